@@ -1,0 +1,81 @@
+"""The one aiohttp server: Slack at /slack/events, Teams at /api/messages, health, draft links."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+
+MIME = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    try:
+        async with runtime.db.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        return web.json_response({"status": "degraded", "database": "unreachable"}, status=503)
+    return web.json_response(
+        {
+            "status": "ok",
+            "slack": runtime.settings.slack_enabled,
+            "teams": runtime.messengers.for_platform("teams") is not None,
+        }
+    )
+
+
+async def draft_download(request: web.Request) -> web.Response:
+    """Serve a draft behind a signed, expiring token; anything else is a plain 404/410."""
+    from handlers.referat import compile_draft
+
+    runtime = request.app[RUNTIME_KEY]
+    token = runtime.links.read(request.match_info["token"])
+    if token is None:
+        return web.Response(status=404, text="Lenken er ugyldig eller utløpt. / The link is invalid or expired.")
+    draft = await compile_draft(runtime.db, token.meeting_id, token.fmt, locale=token.locale, now=runtime.ctx.now())
+    if draft is None:
+        return web.Response(status=404, text="Fant ikke møtet. / Meeting not found.")
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    if token.fmt == "html":
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    else:
+        headers["Content-Disposition"] = f'attachment; filename="{draft.filename}"'
+    return web.Response(body=draft.content, content_type=draft.mime_type.split(";")[0], charset=(
+        "utf-8" if draft.mime_type.startswith("text/") else None), headers=headers)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
+    runtime = runtime or Runtime(settings)
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[RUNTIME_KEY] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/drafts/{token}", draft_download)
+
+    from bot import slack, teams
+
+    slack.mount(app, runtime)
+    teams.mount(app, runtime)
+
+    async def _startup(_app: web.Application) -> None:
+        if runtime.db.is_sqlite and await runtime.db.is_empty():
+            log.info("empty SQLite database: migrating")
+            await runtime.db.migrate()
+
+    async def _cleanup(_app: web.Application) -> None:
+        await runtime.close()
+
+    app.on_startup.append(_startup)
+    app.on_cleanup.append(_cleanup)
+    return app

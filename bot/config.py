@@ -1,0 +1,53 @@
+"""Configuration from the environment (and an optional `.env`), in the names the design fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path('var') / 'referent.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url, alias="DATABASE_URL")
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    microsoft_app_id: str = Field(default="", alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str = Field(default="", alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str = Field(default="", alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field(default="MultiTenant", alias="MICROSOFT_APP_TYPE")
+    public_url: str | None = Field(default=None, alias="REFERENT_PUBLIC_URL")
+    timezone: str = Field(default="Europe/Oslo", alias="REFERENT_TIMEZONE")
+    locale: str = Field(default="nb", alias="REFERENT_LOCALE")
+    # A secret for signing download links; derived from the platform secrets when unset.
+    link_secret: str | None = Field(default=None, alias="REFERENT_LINK_SECRET")
+    max_body_bytes: int = Field(default=256 * 1024, alias="REFERENT_MAX_BODY_BYTES")
+    reminder_interval_seconds: int = Field(default=300, alias="REFERENT_REMINDER_INTERVAL")
+    retention_days: int | None = Field(default=None, alias="REFERENT_RETENTION_DAYS")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def slack_api_base(self) -> str:
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+    @property
+    def teams_authenticated(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    def signing_key(self) -> str:
+        return (
+            self.link_secret
+            or self.slack_signing_secret
+            or self.microsoft_app_password
+            or "referent-local-only-" + self.database_url
+        )

@@ -1,0 +1,43 @@
+"""Everything a handler may use, passed in explicitly so tests can control time and delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from handlers.ports import Messengers
+from storage.db import Database
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class LinkSigner(Protocol):
+    """Makes signed, expiring download links for drafts (implemented in bot/links.py)."""
+
+    def draft_url(self, meeting_id: int, fmt: str, locale: str) -> str | None:
+        """An absolute URL, or None when no public URL is configured."""
+        ...
+
+
+@dataclass
+class HandlerSettings:
+    default_locale: str = "nb"
+    default_timezone: str = "Europe/Oslo"
+    public_url: str | None = None
+    link_ttl_seconds: int = 7 * 24 * 3600
+
+
+@dataclass
+class HandlerContext:
+    db: Database
+    settings: HandlerSettings = field(default_factory=HandlerSettings)
+    clock: Callable[[], datetime] = system_clock
+    messengers: Messengers | None = None
+    links: LinkSigner | None = None
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,185 @@
+"""The neutral types that cross the adapter boundary: a ChatEvent comes in, a Reply goes out.
+
+Adapters (bot/slack.py, bot/teams.py) build ChatEvents from platform payloads and render Replies
+as Block Kit or Adaptive Cards. Nothing here knows which platform is on the other side.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class EventKind(enum.StrEnum):
+    COMMAND = "command"  # slash command, @mention or 1:1 message: `text` holds the command line
+    THREAD_REPLY = "thread_reply"  # a reply in a collection thread: `text` is a round-table post
+    MESSAGE_EDITED = "message_edited"  # `message_ref` names the edited message, `text` the new text
+    MESSAGE_DELETED = "message_deleted"  # `message_ref` names the deleted message
+    POLL_VOTE = "poll_vote"  # a click on a poll option: `action` holds poll and option
+    FORM_SUBMIT = "form_submit"  # a saved form (round-table entry editor): `form_values`
+    INSTALLED = "installed"  # the bot was added to a team, channel or chat
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A user mentioned in the text, already rendered by the adapter as `@Display Name`."""
+
+    user_id: str
+    display_name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollAction:
+    poll_id: int
+    option_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatEvent:
+    """Who did what where. `text` is plain text as the user wrote it: adapters have already turned
+    platform markup (Slack `<@U1>`, `&lt;`, Teams `<at>`) into plain text and mentions into `@Name`."""
+
+    platform: str  # "slack" | "teams" | "cli"
+    workspace_id: str  # Slack team id, Teams tenant id
+    channel_id: str  # channel or conversation id; for 1:1 chats the DM conversation id
+    user_id: str
+    user_name: str
+    kind: EventKind = EventKind.COMMAND
+    text: str = ""
+    user_email: str | None = None
+    locale: str | None = None  # the user's platform locale ("nb-NO", "en-US"); None: group default
+    is_direct: bool = False  # a 1:1 chat with the bot (no channel binding expected)
+    message_ref: str | None = None  # the platform id of this message (Slack ts, Teams activity id)
+    thread_ref: str | None = None  # the thread root this message replies to
+    event_id: str | None = None  # delivery id, for de-duplicating retries
+    mentions: tuple[Mention, ...] = ()
+    action: PollAction | None = None
+    form_values: dict[str, str] = field(default_factory=dict)
+
+
+class ButtonStyle(enum.StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    action_id: str  # stable id the adapter sends back, e.g. "runde:open"
+    value: str = ""
+    style: ButtonStyle = ButtonStyle.DEFAULT
+    url: str | None = None  # a link button
+
+
+@dataclass(frozen=True, slots=True)
+class PollOptionView:
+    option_id: int
+    label: str
+    responsible: str | None
+    voters: tuple[str, ...]  # display names, in order of sign-up
+    cap: int | None = None
+
+    @property
+    def is_full(self) -> bool:
+        return self.cap is not None and len(self.voters) >= self.cap
+
+
+@dataclass(frozen=True, slots=True)
+class PollView:
+    """A poll as every platform shows it: one button per option, with who has signed up."""
+
+    poll_id: int
+    question: str
+    options: tuple[PollOptionView, ...]
+    multiple: bool = True
+    closed: bool = False
+    closes_text: str | None = None  # "Stenger fredag 30. januar kl. 12.00", already localised
+    footer: str | None = None  # e.g. "Klikk for å melde deg på eller av."
+    button_join_label: str = "Bli med"
+    button_leave_label: str = "Meld av"
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    name: str
+    label: str
+    value: str = ""
+    multiline: bool = True
+    placeholder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormView:
+    """An editable form (a Slack modal, a Teams card with inputs)."""
+
+    form_id: str  # e.g. "runde:<meeting id>"
+    title: str
+    fields: tuple[FormField, ...]
+    submit_label: str
+    cancel_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileAttachment:
+    filename: str
+    content: bytes
+    mime_type: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the user sees in answer. `text` is light Markdown (`**bold**`, `_italic_`, `- ` lists,
+    `[label](url)`); member text inside it has already been made inert by the handler."""
+
+    text: str
+    ephemeral: bool = True  # only the asking user sees it, where the platform allows
+    buttons: tuple[Button, ...] = ()
+    poll: PollView | None = None
+    form: FormView | None = None
+    files: tuple[FileAttachment, ...] = ()
+    links: tuple[Link, ...] = ()
+    ok: bool = True  # False: the command was refused and nothing was stored
+    # Work to do after the user has had the answer (posting to other channels, updating polls).
+    effects: tuple[Effect, ...] = ()
+
+
+class EffectKind(enum.StrEnum):
+    POST_COLLECTION = "post_collection"  # post the collection message for a meeting in all channels
+    POST_POLL = "post_poll"  # post a poll in every channel of its group
+    REFRESH_POLL = "refresh_poll"  # update every posted copy of a poll
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    kind: EffectKind
+    subject_id: int  # meeting id or poll id
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTarget:
+    """A channel the bot can post to; `reference` is the platform's own address (Teams)."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    reference: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectTarget:
+    """A person the bot can message directly."""
+
+    platform: str
+    workspace_id: str
+    user_id: str
+    email: str | None = None
+    reference: dict[str, object] | None = None

@@ -1,0 +1,1 @@
+"""App manifests for Slack (YAML) and Teams (JSON and icons); data only."""
