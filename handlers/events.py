@@ -154,7 +154,7 @@ class Reply:
 
 class EffectKind(enum.StrEnum):
     POST_COLLECTION = "post_collection"  # post the collection message for a meeting in all channels
-    POST_POLL = "post_poll"  # post a poll in every channel of its group
+    POST_POLL = "post_poll"  # post a poll in every channel of its group (or only in `target`)
     REFRESH_POLL = "refresh_poll"  # update every posted copy of a poll
 
 
@@ -162,6 +162,8 @@ class EffectKind(enum.StrEnum):
 class Effect:
     kind: EffectKind
     subject_id: int  # meeting id or poll id
+    target: ChannelTarget | None = None  # only this channel; None: every channel bound to the group
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
