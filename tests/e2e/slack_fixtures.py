@@ -1,0 +1,1 @@
+"""Fixtures for the slack end-to-end tests (being built)."""

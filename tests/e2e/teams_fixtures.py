@@ -1,0 +1,1 @@
+"""Fixtures for the teams end-to-end tests (being built)."""
