@@ -1,0 +1,177 @@
+"""Members of a group's roster and the chat identities linked to them.
+
+E-mail is stored lower-case and compared without regard to case, because rosters are typed by
+hand and chat platforms report addresses in whatever case the directory holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Member, Platform, PlatformIdentity, Role
+
+
+def normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """`"Kari Nordmann Hansen"` → (`"Kari Nordmann"`, `"Hansen"`): the last word is the surname."""
+    words = full_name.split()
+    if not words:
+        return ("", "")
+    if len(words) == 1:
+        return (words[0], "")
+    return (" ".join(words[:-1]), words[-1])
+
+
+async def get_member(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def by_identity(
+    session: AsyncSession, group_id: int, platform: str, workspace_id: str, user_id: str
+) -> Member | None:
+    stmt = (
+        select(Member)
+        .join(PlatformIdentity, PlatformIdentity.member_id == Member.id)
+        .where(
+            Member.group_id == group_id,
+            PlatformIdentity.platform == Platform(platform),
+            PlatformIdentity.workspace_id == workspace_id,
+            PlatformIdentity.user_id == user_id,
+        )
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def by_email(session: AsyncSession, group_id: int, email: str | None) -> Member | None:
+    email = normalise_email(email)
+    if email is None:
+        return None
+    stmt = select(Member).where(Member.group_id == group_id, func.lower(Member.email) == email)
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def memberships(
+    session: AsyncSession,
+    group_ids: Sequence[int],
+    platform: str,
+    workspace_id: str,
+    user_id: str,
+    email: str | None,
+) -> list[Member]:
+    """Members (one per group at most) that this chat user is, by identity first, then e-mail."""
+    found: dict[int, Member] = {}
+    for group_id in group_ids:
+        member = await by_identity(session, group_id, platform, workspace_id, user_id)
+        if member is None:
+            member = await by_email(session, group_id, email)
+        if member is not None:
+            found[group_id] = member
+    return list(found.values())
+
+
+async def link_identity(
+    session: AsyncSession,
+    member: Member,
+    platform: str,
+    workspace_id: str,
+    user_id: str,
+    display_name: str = "",
+) -> PlatformIdentity:
+    """Link (or re-link) a chat user to a member; a member has one identity per platform."""
+    stmt = select(PlatformIdentity).where(
+        PlatformIdentity.member_id == member.id, PlatformIdentity.platform == Platform(platform)
+    )
+    identity = (await session.execute(stmt)).scalar_one_or_none()
+    if identity is None:
+        identity = PlatformIdentity(
+            member_id=member.id,
+            platform=Platform(platform),
+            workspace_id=workspace_id,
+            user_id=user_id,
+            display_name=display_name,
+        )
+        session.add(identity)
+    else:
+        identity.workspace_id = workspace_id
+        identity.user_id = user_id
+        if display_name:
+            identity.display_name = display_name
+    await session.flush()
+    return identity
+
+
+async def identities_of(session: AsyncSession, member_id: int) -> list[PlatformIdentity]:
+    stmt = select(PlatformIdentity).where(PlatformIdentity.member_id == member_id).order_by(PlatformIdentity.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def create_member(
+    session: AsyncSession,
+    group_id: int,
+    first_name: str,
+    last_name: str = "",
+    *,
+    organisation: str = "",
+    email: str | None = None,
+    role: Role = Role.MEMBER,
+    title: str = "",
+    on_roster: bool = True,
+) -> Member:
+    member = Member(
+        group_id=group_id,
+        first_name=first_name,
+        last_name=last_name,
+        organisation=organisation,
+        email=normalise_email(email),
+        role=role,
+        title=title,
+        on_roster=on_roster,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def members_of(session: AsyncSession, group_id: int, *, roster_only: bool = False) -> list[Member]:
+    """Members in roster order (the order they were imported or joined)."""
+    stmt = select(Member).where(Member.group_id == group_id)
+    if roster_only:
+        stmt = stmt.where(Member.on_roster.is_(True))
+    return list((await session.execute(stmt.order_by(Member.id))).scalars())
+
+
+async def with_role(session: AsyncSession, group_id: int, role: Role) -> list[Member]:
+    stmt = select(Member).where(Member.group_id == group_id, Member.role == role).order_by(Member.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+async def by_name(session: AsyncSession, group_id: int, name: str) -> list[Member]:
+    """Members whose full name matches (ignoring case and spacing); failing that, whose first
+    name or surname alone matches. Several results mean the name is ambiguous."""
+    wanted = _fold(name.lstrip("@"))
+    if not wanted:
+        return []
+    members = await members_of(session, group_id)
+    full = [m for m in members if _fold(m.name) == wanted]
+    if full:
+        return full
+    display = [
+        m
+        for m in members
+        for identity in await identities_of(session, m.id)
+        if identity.display_name and _fold(identity.display_name) == wanted
+    ]
+    if display:
+        return list({m.id: m for m in display}.values())
+    return [m for m in members if wanted in (_fold(m.first_name), _fold(m.last_name))]
