@@ -171,7 +171,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary_nb="Vis påmeldingen til arbeidsgrupper, eller lag en ny (sekretariatet)",
         summary_en="Show the work-group sign-up, or create one (secretariat)",
         role="anyone",
-        subcommands=(Subcommand("ny", ("new", "create", "opprett"), role="secretariat"),),
+        subcommands=(
+            Subcommand("vis", ("show",)),
+            Subcommand("ny", ("new", "create", "opprett"), role="secretariat"),
+        ),
     ),
     CommandSpec(
         name="mote",

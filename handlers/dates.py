@@ -19,9 +19,12 @@ _ISO_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})")
 _TIME = re.compile(r"(?P<h>[0-9]{1,2})[:.](?P<m>[0-9]{2})")
 # Hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash, em dash, minus sign.
 DASHES = "-‐‑‒–—−"
-_RANGE = re.compile(rf"(?P<a>[^\s{DASHES}]+)\s*[{DASHES}]\s*(?P<b>[^\s{DASHES}]+)")
+_DASH = re.escape(DASHES)
+_RANGE = re.compile(rf"(?P<a>[^\s{_DASH}]+)\s*[{_DASH}]\s*(?P<b>[^\s{_DASH}]+)")
+# In a range a bare hour is clear enough: Norwegians write "kl. 10-12".
+_RANGE_TIME = r"[0-9]{1,2}(?:[:.][0-9]{2})?"
 _LEADING_RANGE = re.compile(
-    rf"\s*(?P<a>[0-9]{{1,2}}[:.][0-9]{{2}})\s*[{DASHES}]\s*(?P<b>[0-9]{{1,2}}[:.][0-9]{{2}})(?=\s|$|[,;.])"
+    rf"\s*(?P<a>{_RANGE_TIME})\s*[{_DASH}]\s*(?P<b>{_RANGE_TIME})(?=\s|$|[,;]|\.(?![0-9]))"
 )
 _LOOKS_LIKE_DATE = re.compile(r"[0-9]{1,4}[.\-][0-9]{1,2}([.\-][0-9]{0,4})?\.?")
 
@@ -113,16 +116,25 @@ def parse_time(text: str) -> time:
     return time(hour, minute)
 
 
+def _range_time(text: str) -> time:
+    """One end of a range: `HH:MM`, `HH.MM` or a bare hour `HH`."""
+    if text.isascii() and text.isdigit() and len(text) <= 2:
+        if int(text) > 23:
+            raise DateTimeError("bad_time", text, "no_such_time")
+        return time(int(text))
+    return parse_time(text)
+
+
 def parse_time_range(text: str) -> tuple[time, time]:
-    """`HH:MM-HH:MM`, with any dash (en dash too) and optional spaces around it.
+    """`HH:MM-HH:MM`, with any dash (en dash too) and optional spaces around it; `10-12` too.
 
     The end must be after the start: a meeting does not run past midnight.
     """
     value = text.strip()
     match = _RANGE.fullmatch(value)
-    if not match:
+    if not match or not all(re.fullmatch(_RANGE_TIME, match[part]) for part in "ab"):
         raise DateTimeError("bad_time_range", value, "format")
-    start, end = parse_time(match["a"]), parse_time(match["b"])
+    start, end = _range_time(match["a"]), _range_time(match["b"])
     if end <= start:
         raise DateTimeError("bad_time_range", value, "end_before_start")
     return start, end
@@ -138,7 +150,7 @@ def take_time_range(text: str) -> tuple[tuple[time, time], str] | None:
     match = _LEADING_RANGE.match(text)
     if not match:
         return None
-    start, end = parse_time(match["a"]), parse_time(match["b"])
+    start, end = _range_time(match["a"]), _range_time(match["b"])
     if end <= start:
         raise DateTimeError("bad_time_range", match.group(0).strip(), "end_before_start")
     return (start, end), text[match.end() :]

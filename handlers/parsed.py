@@ -82,6 +82,7 @@ class GroupsNew:
     question: str | None = None
     closes: date | None = None
     single_choice: bool = False
+    closes_time: time | None = None  # `--stenger 30.01.2026 kl. 12.00`; None when not given
 
 
 @dataclass(frozen=True, slots=True)
