@@ -1,0 +1,59 @@
+"""The referat draft: load a meeting, build the view-model, render it as md, html or docx.
+
+`compile_draft` is the one entry point the bot, the CLI and the download links use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from handlers.referat.deadline import collection_open, submission_deadline
+from handlers.referat.render import FORMATS, MIME_TYPES, RenderedDraft, render
+from handlers.referat.view import ReferatView, build_view
+from storage.db import Database
+from storage.repositories.referat import ReferatData, load_referat
+
+# Below this many submissions and members the render is so quick a thread hop costs more.
+_THREAD_THRESHOLD = 80
+
+
+def render_data(data: ReferatData, fmt: str, *, locale: str | None = None, now: datetime) -> RenderedDraft:
+    """Build and render an already-loaded meeting (pure CPU work, no database)."""
+    view = build_view(data, locale=locale, now=now)
+    return render(view, fmt)
+
+
+async def compile_draft(
+    db: Database, meeting_id: int, fmt: str, *, locale: str | None = None, now: datetime
+) -> RenderedDraft | None:
+    """The referat draft of one meeting in md, html or docx; None when there is no such meeting.
+
+    `locale` None means the group's locale. Rendering a large group runs in a worker thread so
+    the event loop keeps acknowledging Slack and Teams within their deadlines meanwhile.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown referat format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    async with db.session() as session:
+        data = await load_referat(session, meeting_id)
+    if data is None:
+        return None
+    if len(data.members) + len(data.submissions) < _THREAD_THRESHOLD:
+        return render_data(data, fmt, locale=locale, now=now)
+    return await asyncio.to_thread(render_data, data, fmt, locale=locale, now=now)
+
+
+__all__ = [
+    "FORMATS",
+    "MIME_TYPES",
+    "ReferatView",
+    "RenderedDraft",
+    "build_view",
+    "collection_open",
+    "compile_draft",
+    "render",
+    "render_data",
+    "submission_deadline",
+]
