@@ -171,8 +171,8 @@ def md_inline(text: str | None) -> str:
 
 
 def _md_escape(text: str) -> str:
-    # handlers.text escapes the usual control characters; `&` too, so "&lt;" is not an entity.
-    return escape_markdown_inline(text).replace("&", "\\&")
+    # handlers.text escapes the control characters, `&` included, so "&lt;" is not an entity.
+    return escape_markdown_inline(text)
 
 
 def _md_line(text: str) -> str:
