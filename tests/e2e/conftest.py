@@ -1,3 +1,4 @@
-"""End-to-end fixtures: each platform's fixtures live in their own plugin module."""
+"""End-to-end fixtures: each platform's fixtures live in their own module, imported here."""
 
-pytest_plugins = ["tests.e2e.slack_fixtures", "tests.e2e.teams_fixtures"]
+from tests.e2e.slack_fixtures import *  # noqa: F403
+from tests.e2e.teams_fixtures import *  # noqa: F403
