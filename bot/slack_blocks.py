@@ -1,0 +1,390 @@
+"""The neutral Reply rendered as Block Kit: messages, poll messages and modals.
+
+Every piece of text that goes out is escaped (`&<>`) and marked `verbatim`, so Slack never turns
+member text into mentions, channel links or broadcasts. Handlers write light Markdown
+(`**bold**`, `_italic_`, `- ` lists, `[label](url)`, backslash escapes for literal characters);
+`mrkdwn()` turns it into Slack's mrkdwn dialect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterable
+from typing import Any
+
+from bot.slack_text import defang, escape
+from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
+
+Block = dict[str, Any]
+
+FORM_CALLBACK_ID = "referent_form"
+POLL_ACTION_PREFIX = "poll:"
+LINK_ACTION_PREFIX = "link:"
+OPEN_FORM_ACTION_ID = "referent:open_form"
+
+# Block Kit limits (api.slack.com/reference/block-kit): we stay under each with a margin.
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 2900
+MAX_FALLBACK_CHARS = 3000
+MAX_BUTTONS_PER_ACTIONS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_MODAL_TITLE = 24
+MAX_INPUT_CHARS = 3000
+MAX_CONTEXT_CHARS = 2000
+
+# CommonMark: a backslash makes any ASCII punctuation literal (handlers/text.py escapes member text so).
+_ESCAPABLE = frozenset(string.punctuation)
+_URL = re.compile(r"https?://[^\s<>|\"]+")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
+_BULLET = re.compile(r"^(\s*)([-*•])\s+(.*)$")
+_SAFE_SCHEMES = ("https://", "http://", "mailto:")
+
+# The adapter's own words (everything else comes from the handlers' templates).
+_WORDS = {
+    "nb": {
+        "working": "Jobber med det … svaret kommer om et øyeblikk.",
+        "error": "Beklager, noe gikk galt. Prøv igjen om litt; hjelper ikke det, si fra til sekretariatet.",
+        "open_form": "Åpne skjema",
+        "closed": "Stengt for påmelding.",
+        "nobody": "ingen ennå",
+        "responsible": "Ansvarlig",
+        "file_sent": "Utkastet er sendt deg som fil.",
+    },
+    "en": {
+        "working": "Working on it … the answer follows in a moment.",
+        "error": "Sorry, something went wrong. Try again shortly; if that fails, tell the secretariat.",
+        "open_form": "Open form",
+        "closed": "Sign-up is closed.",
+        "nobody": "nobody yet",
+        "responsible": "Lead",
+        "file_sent": "The draft has been sent to you as a file.",
+    },
+}
+
+
+def lang(locale: str | None) -> str:
+    """`en`, `en-US`, `en_GB` → en; anything else → nb (the default)."""
+    return "en" if locale and locale.strip().lower()[:2] == "en" else "nb"
+
+
+def word(key: str, locale: str | None) -> str:
+    return _WORDS[lang(locale)][key]
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    """A plain_text object. Slack never parses plain_text for markup or mentions, and shows
+    entities in it literally, so it is sent unescaped (only truncated to the field's limit)."""
+    return {"type": "plain_text", "text": _truncate(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn_object(text: str) -> dict[str, Any]:
+    """A mrkdwn object that is already escaped; `verbatim` stops Slack's own auto-parsing."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _safe_url(url: str) -> str | None:
+    """An URL Slack can put inside `<…|…>`: known scheme, no markup characters."""
+    if not url.lower().startswith(_SAFE_SCHEMES):
+        return None
+    return escape(url.replace("|", "%7C").replace(" ", "%20"))
+
+
+def _autolink(text: str) -> str:
+    """Escape literal text, linking bare http(s) URLs explicitly (verbatim text is not auto-linked)."""
+    out: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?)")
+        end = match.start() + len(url)
+        out.append(defang(escape(text[last : match.start()])))
+        safe = _safe_url(url)
+        out.append(f"<{safe}>" if safe else escape(url))
+        last = end
+    out.append(defang(escape(text[last:])))
+    return "".join(out)
+
+
+# One inline construct: a backslash escape, `**`, or a `[label](url)` link; the rest is literal.
+_INLINE = re.compile(r"\\([!-/:-@\[-`{-~])|(\*\*)|\[([^\]\n]*)\]\(([^)\s]+)\)")
+
+
+def _inline(text: str) -> str:
+    """One line of light Markdown → mrkdwn."""
+    out: list[str] = []
+    literal: list[str] = []
+    pos = 0
+    for match in _INLINE.finditer(text):
+        literal.append(text[pos : match.start()])
+        pos = match.end()
+        escaped, bold, label, url = match.groups()
+        if escaped is not None:
+            literal.append(escaped)
+            continue
+        out.append(_autolink("".join(literal)))
+        literal.clear()
+        if bold is not None:
+            out.append("*")
+            continue
+        label_text = _unescape_md(label)
+        safe = _safe_url(url)
+        out.append(
+            f"<{safe}|{defang(escape(label_text))}>" if safe else defang(escape(f"{label_text} ({url})"))
+        )
+    literal.append(text[pos:])
+    out.append(_autolink("".join(literal)))
+    return "".join(out)
+
+
+def _unescape_md(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: m.group(1) if m.group(1) in _ESCAPABLE else m.group(0), text)
+
+
+def mrkdwn(markdown: str) -> str:
+    """Light Markdown → Slack mrkdwn, escaped and defanged line by line."""
+    lines: list[str] = []
+    for line in markdown.replace("\r\n", "\n").split("\n"):
+        heading = _HEADING.match(line)
+        if heading:
+            lines.append(f"*{_inline(heading.group(1).strip())}*")
+            continue
+        bullet = _BULLET.match(line)
+        if bullet:
+            indent = len(bullet.group(1).expandtabs(2)) // 2
+            marker = "•" if indent == 0 else "◦"
+            lines.append("    " * min(indent, 3) + f"{marker} {_inline(bullet.group(3))}")
+            continue
+        lines.append(_inline(line))
+    return "\n".join(lines)
+
+
+def _chunks(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """Split at line ends (or hard, for one over-long line) into pieces a section can hold."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            # Never cut inside an entity or a `<…>` link.
+            for opener, closer in (("&", ";"), ("<", ">")):
+                start = line.rfind(opener, 0, cut)
+                if start != -1 and line.find(closer, start) >= cut:
+                    cut = start if start > 0 else cut
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
+
+
+def text_blocks(rendered: str) -> list[Block]:
+    """Section blocks for text already rendered by `mrkdwn`."""
+    return [{"type": "section", "text": mrkdwn_object(piece)} for piece in _chunks(rendered)]
+
+
+def fallback_text(reply: Reply, rendered: str | None = None) -> str:
+    """The top-level `text`: what notifications and screen readers show. Escaped like blocks."""
+    if reply.text:
+        return _truncate(rendered if rendered is not None else mrkdwn(reply.text), MAX_FALLBACK_CHARS)
+    source = (reply.poll.question if reply.poll else "") or (reply.form.title if reply.form else "")
+    return _truncate(mrkdwn(source), MAX_FALLBACK_CHARS)
+
+
+def _button(button: Button, index: int) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": plain(button.label, MAX_BUTTON_TEXT),
+        "action_id": _truncate(button.action_id or f"button:{index}", 255),
+    }
+    if button.url:
+        element["url"] = button.url[:3000]
+    if button.value:
+        element["value"] = button.value[:MAX_BUTTON_VALUE]
+    if button.style is not ButtonStyle.DEFAULT:
+        element["style"] = button.style.value
+    return element
+
+
+def _actions(elements: list[Block], block_id: str) -> list[Block]:
+    blocks: list[Block] = []
+    for start in range(0, len(elements), MAX_BUTTONS_PER_ACTIONS):
+        part = elements[start : start + MAX_BUTTONS_PER_ACTIONS]
+        blocks.append({"type": "actions", "block_id": f"{block_id}:{start}", "elements": part})
+    return blocks
+
+
+def poll_action_id(poll_id: int, option_id: int) -> str:
+    return f"{POLL_ACTION_PREFIX}{poll_id}:{option_id}"
+
+
+def parse_poll_action(action_id: str) -> tuple[int, int] | None:
+    """`poll:<poll id>:<option id>` → the two ids, or None when it is not well formed."""
+    if not action_id.startswith(POLL_ACTION_PREFIX):
+        return None
+    parts = action_id[len(POLL_ACTION_PREFIX) :].split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) < 12 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def poll_blocks(poll: PollView, locale: str | None = None) -> list[Block]:
+    """One section per option with who has signed up, and a join/leave button beside it."""
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn_object(f"*{_autolink(poll.question)}*")}]
+    toggle = _truncate(f"{poll.button_join_label} / {poll.button_leave_label}", MAX_BUTTON_TEXT)
+    for option in poll.options:
+        head = f"*{_autolink(option.label)}*"
+        if option.responsible:
+            head += f"  ·  {word('responsible', locale)}: {_autolink(option.responsible)}"
+        count = f"{len(option.voters)}/{option.cap}" if option.cap is not None else f"{len(option.voters)}"
+        names = ", ".join(_autolink(v) for v in option.voters) or f"_{word('nobody', locale)}_"
+        section: Block = {
+            "type": "section",
+            "block_id": f"poll:{poll.poll_id}:{option.option_id}",
+            "text": mrkdwn_object(_truncate(f"{head}\n`{count}`  {names}", MAX_SECTION_CHARS)),
+        }
+        if not poll.closed:
+            section["accessory"] = {
+                "type": "button",
+                "text": plain(toggle, MAX_BUTTON_TEXT),
+                "action_id": poll_action_id(poll.poll_id, option.option_id),
+                "value": f"{poll.poll_id}:{option.option_id}",
+            }
+        blocks.append(section)
+    notes = [n for n in (poll.closes_text, poll.footer) if n]
+    if poll.closed:
+        notes.insert(0, word("closed", locale))
+    if notes:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn_object(_truncate(_autolink(n), MAX_CONTEXT_CHARS)) for n in notes[:10]],
+            }
+        )
+    return blocks
+
+
+def message_blocks(
+    reply: Reply, *, locale: str | None = None, form_command: str | None = None, rendered: str | None = None
+) -> list[Block]:
+    """Blocks for a chat message. A form that cannot be opened here (no trigger id, e.g. an
+    @mention) becomes a button that runs `form_command` again, whose click can open it."""
+    if reply.text and rendered is None:
+        rendered = mrkdwn(reply.text)
+    blocks: list[Block] = text_blocks(rendered) if rendered else []
+    if reply.poll is not None:
+        blocks.extend(poll_blocks(reply.poll, locale))
+    elements = [_button(b, i) for i, b in enumerate(reply.buttons)]
+    elements.extend(
+        {
+            "type": "button",
+            "text": plain(link.label, MAX_BUTTON_TEXT),
+            "action_id": f"{LINK_ACTION_PREFIX}{i}",
+            "url": link.url[:3000],
+        }
+        for i, link in enumerate(reply.links)
+    )
+    if reply.form is not None and form_command:
+        elements.append(
+            {
+                "type": "button",
+                "text": plain(word("open_form", locale), MAX_BUTTON_TEXT),
+                "action_id": OPEN_FORM_ACTION_ID,
+                "value": form_command[:MAX_BUTTON_VALUE],
+                "style": "primary",
+            }
+        )
+    if elements:
+        blocks.extend(_actions(elements, "referent"))
+    if len(blocks) > MAX_BLOCKS:
+        actions = [b for b in blocks if b["type"] == "actions"]
+        keep = MAX_BLOCKS - len(actions) - 1
+        blocks = [
+            *blocks[:keep],
+            {"type": "context", "elements": [mrkdwn_object("…")]},
+            *actions[: MAX_BLOCKS - keep - 1],
+        ]
+    return blocks
+
+
+def message_payload(
+    reply: Reply, *, locale: str | None = None, form_command: str | None = None
+) -> dict[str, Any]:
+    """`text` + `blocks`, ready for chat.postMessage, chat.update or a response_url."""
+    rendered = mrkdwn(reply.text) if reply.text else ""
+    return {
+        "text": fallback_text(reply, rendered),
+        "blocks": message_blocks(reply, locale=locale, form_command=form_command, rendered=rendered),
+    }
+
+
+def modal_view(form: FormView, private_metadata: dict[str, str]) -> dict[str, Any]:
+    """A Slack modal with one text input per field; `private_metadata` carries where it came from."""
+    blocks: list[Block] = []
+    for field in form.fields:
+        element: Block = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": field.multiline,
+            "max_length": MAX_INPUT_CHARS,
+        }
+        if field.value:
+            element["initial_value"] = field.value[:MAX_INPUT_CHARS]
+        if field.placeholder:
+            element["placeholder"] = plain(field.placeholder, 150)
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": field.name[:255],
+                "optional": True,
+                "label": plain(field.label, 2000),
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "title": plain(form.title, MAX_MODAL_TITLE),
+        "submit": plain(form.submit_label, MAX_MODAL_TITLE),
+        "close": plain(form.cancel_label, MAX_MODAL_TITLE),
+        "private_metadata": json.dumps({**private_metadata, "form_id": form.form_id}, separators=(",", ":")),
+        "blocks": blocks,
+    }
+
+
+def modal_values(state: dict[str, Any]) -> dict[str, str]:
+    """`view.state.values` → {field name: text}; anything not a text input is ignored."""
+    values: dict[str, str] = {}
+    raw = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(raw, dict):
+        return values
+    for block_id, actions in raw.items():
+        if not isinstance(actions, dict):
+            continue
+        entry = actions.get("value")
+        if isinstance(entry, dict):
+            value = entry.get("value")
+            values[str(block_id)] = value if isinstance(value, str) else ""
+    return values
+
+
+def modal_errors(form_fields: Iterable[str], message: str) -> dict[str, str]:
+    """`response_action: errors` for a refused save: the message under the first field."""
+    for name in form_fields:
+        return {name: _truncate(message, 150)}
+    return {}
