@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelBinding, ConversationReference, Group, Meeting, Platform
+from storage.models import ChannelBinding, Group, Meeting, Platform
 
 
 class ChannelAlreadyBound(Exception):
@@ -81,13 +81,10 @@ async def bindings_of(session: AsyncSession, group_id: int) -> list[ChannelBindi
 
 async def groups_bound_in_workspace(session: AsyncSession, platform: str, workspace_id: str) -> list[Group]:
     """Groups with at least one channel in this workspace/tenant: the only ones its users may see."""
-    stmt = (
-        select(Group)
-        .join(ChannelBinding, ChannelBinding.group_id == Group.id)
-        .where(ChannelBinding.platform == Platform(platform), ChannelBinding.workspace_id == workspace_id)
-        .distinct()
-        .order_by(Group.id)
+    bound = select(ChannelBinding.group_id).where(
+        ChannelBinding.platform == Platform(platform), ChannelBinding.workspace_id == workspace_id
     )
+    stmt = select(Group).where(Group.id.in_(bound)).order_by(Group.id)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -122,18 +119,6 @@ async def bind_channel(
     session.add(binding)
     await session.flush()
     return binding, True
-
-
-async def conversation_reference(
-    session: AsyncSession, platform: str, workspace_id: str, key: str
-) -> dict[str, Any] | None:
-    """The stored platform address for `channel:<id>` or `user:<id>` (Teams needs it to post)."""
-    stmt = select(ConversationReference.reference).where(
-        ConversationReference.platform == Platform(platform),
-        ConversationReference.workspace_id == workspace_id,
-        ConversationReference.key == key,
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def latest_meeting_start(session: AsyncSession, group_ids: Sequence[int]) -> dict[int, Any]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Platform, PlatformIdentity, Role
+from storage.models import Member, Platform, PlatformIdentity, ReminderLog, Role
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -108,7 +108,9 @@ async def link_identity(
 
 
 async def identities_of(session: AsyncSession, member_id: int) -> list[PlatformIdentity]:
-    stmt = select(PlatformIdentity).where(PlatformIdentity.member_id == member_id).order_by(PlatformIdentity.id)
+    stmt = (
+        select(PlatformIdentity).where(PlatformIdentity.member_id == member_id).order_by(PlatformIdentity.id)
+    )
     return list((await session.execute(stmt)).scalars())
 
 
@@ -166,12 +168,30 @@ async def by_name(session: AsyncSession, group_id: int, name: str) -> list[Membe
     full = [m for m in members if _fold(m.name) == wanted]
     if full:
         return full
-    display = [
-        m
-        for m in members
-        for identity in await identities_of(session, m.id)
-        if identity.display_name and _fold(identity.display_name) == wanted
-    ]
-    if display:
-        return list({m.id: m for m in display}.values())
+    stmt = (
+        select(PlatformIdentity.member_id, PlatformIdentity.display_name)
+        .join(Member, Member.id == PlatformIdentity.member_id)
+        .where(Member.group_id == group_id)
+    )
+    shown = {mid for mid, display in (await session.execute(stmt)).all() if _fold(display or "") == wanted}
+    if shown:
+        return [m for m in members if m.id in shown]
     return [m for m in members if wanted in (_fold(m.first_name), _fold(m.last_name))]
+
+
+async def anonymise(session: AsyncSession, member: Member, first_name: str, last_name: str) -> int:
+    """Erase a member's personal data but keep the row, so meeting records stay consistent:
+    identities go, the name becomes a placeholder, e-mail and organisation are cleared.
+    Returns how many chat identities were unlinked."""
+    result = await session.execute(delete(PlatformIdentity).where(PlatformIdentity.member_id == member.id))
+    await session.execute(delete(ReminderLog).where(ReminderLog.member_id == member.id))
+    member.first_name = first_name
+    member.last_name = last_name
+    member.email = None
+    member.organisation = ""
+    member.title = ""
+    member.locale = None
+    member.on_roster = False
+    member.role = Role.MEMBER
+    await session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""One small module per command family; each takes (command, scope, HandlerContext) -> Reply."""

@@ -1,0 +1,87 @@
+"""`tilstede`, `forfall`, `vara for @person`: my attendance at the next meeting.
+
+A substitute must come from the same organisation as the member they stand in for; the member
+they replace is marked excused (unless they said otherwise), so they get no reminders.
+"""
+
+from __future__ import annotations
+
+from handlers.commands.common import answer, find_person, meeting_label, refuse, upcoming_meeting
+from handlers.context import HandlerContext
+from handlers.events import Reply
+from handlers.i18n import t
+from handlers.identity import Scope, ensure_member
+from handlers.parsed import Excused, Present, Substitute
+from storage.models import AttendanceStatus, Meeting
+from storage.repositories import attendance as attendance_repo
+
+
+async def _meeting(scope: Scope) -> Meeting | Reply:
+    meeting = await upcoming_meeting(scope)
+    if meeting is None:
+        return refuse(scope, "attendance.no_meeting")
+    return meeting
+
+
+async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(scope)
+    if isinstance(meeting, Reply):
+        return meeting
+    member = await ensure_member(scope)
+    await attendance_repo.set_attendance(
+        scope.session, meeting.id, member.id, AttendanceStatus.PRESENT, now=scope.now
+    )
+    return answer(scope, "attendance.present", meeting=meeting_label(scope, meeting))
+
+
+async def excused(cmd: Excused, scope: Scope, ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(scope)
+    if isinstance(meeting, Reply):
+        return meeting
+    member = await ensure_member(scope)
+    await attendance_repo.set_attendance(
+        scope.session, meeting.id, member.id, AttendanceStatus.EXCUSED, now=scope.now
+    )
+    return answer(scope, "attendance.excused", meeting=meeting_label(scope, meeting))
+
+
+def _same_organisation(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+async def substitute(cmd: Substitute, scope: Scope, ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(scope)
+    if isinstance(meeting, Reply):
+        return meeting
+    person = await find_person(scope, cmd.for_name, cmd.for_user_id)
+    if isinstance(person, Reply):
+        return person
+    if scope.member is not None and person.id == scope.member.id:
+        return refuse(scope, "attendance.self")
+    mine = scope.member.organisation.strip() if scope.member is not None else ""
+    if not mine:
+        return refuse(scope, "attendance.no_organisation")
+    if not _same_organisation(mine, person.organisation):
+        return refuse(
+            scope,
+            "attendance.other_organisation",
+            mine=mine,
+            name=person.name,
+            theirs=person.organisation or "?",
+        )
+    member = await ensure_member(scope)
+    await attendance_repo.set_attendance(
+        scope.session,
+        meeting.id,
+        member.id,
+        AttendanceStatus.SUBSTITUTE,
+        substitute_for_member_id=person.id,
+        now=scope.now,
+    )
+    text = t(scope.locale, "attendance.substitute", name=person.name, meeting=meeting_label(scope, meeting))
+    if await attendance_repo.get_attendance(scope.session, meeting.id, person.id) is None:
+        await attendance_repo.set_attendance(
+            scope.session, meeting.id, person.id, AttendanceStatus.EXCUSED, now=scope.now
+        )
+        text = f"{text} {t(scope.locale, 'attendance.substitute_excused', name=person.name)}"
+    return Reply(text=text)

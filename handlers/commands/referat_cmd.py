@@ -1,0 +1,75 @@
+"""`referat [md|html|docx] [DD.MM.YYYY]`: the draft of the managed (or dated) meeting.
+
+Markdown comes in chat with links to the HTML page and the Word file (when a public URL is
+configured); docx comes as a file; html as a signed link, or as a file when there is no URL.
+"""
+
+from __future__ import annotations
+
+from handlers.commands.common import managed_meeting, meeting_label, refuse
+from handlers.context import HandlerContext
+from handlers.events import FileAttachment, Link, Reply
+from handlers.i18n import format_short_date, t
+from handlers.identity import Scope
+from handlers.parsed import Referat
+from handlers.referat import compile_draft
+from handlers.referat.deadline import group_zone
+from storage.models import Meeting
+from storage.repositories import meetings as meeting_repo
+
+_LINK_KEYS = {"html": "referat.link_html", "docx": "referat.link_docx", "md": "referat.link_md"}
+
+
+async def _meeting(cmd: Referat, scope: Scope) -> Meeting | Reply:
+    if cmd.meeting_date is None:
+        meeting = await managed_meeting(scope)
+        return meeting if meeting is not None else refuse(scope, "common.no_meetings_yet")
+    meeting = await meeting_repo.meeting_on_date(
+        scope.session, scope.group.id, cmd.meeting_date, scope.timezone
+    )
+    if meeting is not None:
+        return meeting
+    meetings = await meeting_repo.meetings_of(scope.session, scope.group.id)
+    dates = ", ".join(
+        format_short_date(m.starts_at.astimezone(group_zone(scope.group)).date(), scope.locale)
+        for m in meetings[-6:]
+    )
+    return refuse(
+        scope, "referat.none_on_date", date=format_short_date(cmd.meeting_date, scope.locale), dates=dates
+    )
+
+
+def _links(scope: Scope, ctx: HandlerContext, meeting_id: int, formats: tuple[str, ...]) -> tuple[Link, ...]:
+    if ctx.links is None:
+        return ()
+    links = []
+    for fmt in formats:
+        url = ctx.links.draft_url(meeting_id, fmt, scope.locale)
+        if url:
+            links.append(Link(t(scope.locale, _LINK_KEYS[fmt]), url))
+    return tuple(links)
+
+
+async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(cmd, scope)
+    if isinstance(meeting, Reply):
+        return meeting
+    label = meeting_label(scope, meeting)
+    if cmd.fmt == "html":
+        links = _links(scope, ctx, meeting.id, ("html",))
+        if links:
+            return Reply(text=t(scope.locale, "referat.html_link", meeting=label), links=links)
+    draft = await compile_draft(ctx.db, meeting.id, cmd.fmt, locale=scope.locale, now=scope.now)
+    if draft is None:
+        return refuse(scope, "common.no_meetings_yet")
+    attachment = FileAttachment(filename=draft.filename, content=draft.content, mime_type=draft.mime_type)
+    if cmd.fmt == "md":
+        text = draft.text if draft.text is not None else draft.content.decode("utf-8")
+        return Reply(text=text, links=_links(scope, ctx, meeting.id, ("html", "docx")))
+    if cmd.fmt == "docx":
+        return Reply(
+            text=t(scope.locale, "referat.docx", meeting=label),
+            files=(attachment,),
+            links=_links(scope, ctx, meeting.id, ("html",)),
+        )
+    return Reply(text=t(scope.locale, "referat.html_file", meeting=label), files=(attachment,))

@@ -1,0 +1,315 @@
+"""The one entry point both adapters call: `handle(event, ctx) -> Reply`, for every EventKind.
+
+The order of work for a command: find the group from the channel binding (or, in a 1:1 chat,
+from the user's memberships), parse the line with today's date in the group's time zone, then
+run the command in one transaction. Rules kept here, so no command can forget them:
+
+- nothing outside the bound group is visible: an unbound channel gets "how to set up";
+- a refused command (`Reply.ok` False) rolls its transaction back, so it stores nothing;
+- a redelivered event (same `event_id`) is answered again but changes nothing: the id is
+  inserted in the same transaction as the write it guards;
+- bad input never raises: an unexpected error is logged and answered with an apology.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.command_table import spec
+from handlers.commands import (
+    attendance,
+    follow_ups,
+    inputs,
+    meetings,
+    mydata,
+    people,
+    polls,
+    referat_cmd,
+    reminders_pref,
+    setup,
+)
+from handlers.commands import help as help_cmd
+from handlers.commands import round as round_cmd
+from handlers.commands.common import usage_line
+from handlers.context import HandlerContext
+from handlers.events import ChatEvent, EventKind, Reply
+from handlers.i18n import has_key, resolve_locale, t
+from handlers.identity import Scope, Unresolved, platform_of, resolve
+from handlers.parsed import (
+    Command,
+    Excused,
+    FollowUpCmd,
+    GroupsNew,
+    GroupsShow,
+    Help,
+    Input,
+    MeetingClose,
+    MeetingDeadline,
+    MeetingItem,
+    MeetingNew,
+    MeetingReopen,
+    MeetingStatusCmd,
+    MyData,
+    ParseError,
+    Present,
+    Profile,
+    Referat,
+    Reminders,
+    Round,
+    SetRole,
+    Setup,
+    Substitute,
+)
+from handlers.parser import parse
+from storage.repositories import channel_messages as message_repo
+from storage.repositories import events as event_repo
+from storage.repositories import meetings as meeting_repo
+
+log = logging.getLogger(__name__)
+
+SILENT = Reply(text="")
+
+CommandHandler = Callable[[Any, Scope, HandlerContext], Awaitable[Reply]]
+
+# Commands that act within the bound group, by parsed type.
+_COMMANDS: dict[type, CommandHandler] = {
+    Referat: referat_cmd.run,
+    Round: round_cmd.run,
+    Input: inputs.run,
+    FollowUpCmd: follow_ups.run,
+    Present: attendance.present,
+    Excused: attendance.excused,
+    Substitute: attendance.substitute,
+    GroupsShow: polls.show,
+    GroupsNew: polls.create,
+    MeetingNew: meetings.new,
+    MeetingItem: meetings.item,
+    MeetingStatusCmd: meetings.status,
+    MeetingClose: meetings.close,
+    MeetingReopen: meetings.reopen,
+    MeetingDeadline: meetings.move_deadline,
+    SetRole: people.set_role,
+    Profile: people.set_profile,
+    Reminders: reminders_pref.run,
+}
+
+# These only read, so they run outside the write queue (a docx render must not hold it).
+_READ_ONLY: frozenset[type] = frozenset({Referat, GroupsShow, MeetingStatusCmd})
+
+
+class _Discard(Exception):
+    """Roll the transaction back but still give this answer (a refusal or a duplicate)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__("discard")
+        self.reply = reply
+
+
+def _fallback_locale(event: ChatEvent, ctx: HandlerContext) -> str:
+    return resolve_locale(event.locale, default=ctx.settings.default_locale)
+
+
+def unresolved_reply(reason: Unresolved, locale: str) -> Reply:
+    """ "How to set up", and nothing about any group."""
+    key = "setup.direct_unknown" if reason == Unresolved.DIRECT_UNKNOWN else "setup.unbound"
+    return Reply(text=t(locale, key), ok=False)
+
+
+def parse_error_reply(error: ParseError, locale: str) -> Reply:
+    """The parser's complaint in the user's language, with the command's usage line."""
+    key = error.key
+    params: dict[str, Any] = {"suggestion": None, "command": error.command or "", **error.params}
+    if key == "unknown_command" and error.command:
+        key = "unknown_subcommand"
+        params["command"] = error.command
+    if key == "missing_argument":
+        argument = str(params.get("argument", ""))
+        params["argument"] = (
+            t(locale, f"argument.{argument}") if has_key(f"argument.{argument}") else argument
+        )
+    if not has_key(f"parse.{key}"):
+        key = "generic"
+    text = t(locale, f"parse.{key}", **params)
+    if error.command and _known_command(error.command):
+        text = f"{text}\n{usage_line(locale, error.command)}"
+    return Reply(text=text, ok=False)
+
+
+def _known_command(name: str) -> bool:
+    try:
+        spec(name)
+    except KeyError:
+        return False
+    return True
+
+
+async def _transaction(
+    event: ChatEvent, ctx: HandlerContext, body: Callable[[AsyncSession, bool], Awaitable[Reply]]
+) -> Reply:
+    """Run `body` in one write transaction with event de-duplication; refusals roll back."""
+    platform = platform_of(event)
+    event_id = event.event_id
+    for attempt in (1, 2):
+        try:
+            async with ctx.db.write() as session:
+                duplicate = bool(event_id) and await event_repo.is_processed(
+                    session, platform, event_id or ""
+                )
+                reply = await body(session, duplicate)
+                if duplicate:
+                    raise _Discard(dataclasses.replace(reply, effects=()))
+                if not reply.ok:
+                    raise _Discard(reply)
+                if event_id:
+                    await event_repo.mark_processed(session, platform, event_id)
+            return reply
+        except _Discard as discard:
+            return discard.reply
+        except IntegrityError:
+            # A concurrent twin of this delivery (or of this chat message) won the race; the
+            # second pass sees its row and answers as for a duplicate.
+            if attempt == 2:
+                raise
+            log.info("concurrent duplicate of %s event %s; answering again", platform, event_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _read(
+    event: ChatEvent, ctx: HandlerContext, body: Callable[[AsyncSession], Awaitable[Reply]]
+) -> Reply:
+    async with ctx.db.session() as session:
+        return await body(session)
+
+
+def _today(ctx: HandlerContext, timezone: str) -> date:
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo(ctx.settings.default_timezone)
+    return ctx.now().astimezone(zone).date()
+
+
+async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
+    async with ctx.db.session() as session:
+        scope = await resolve(session, event, ctx)
+        if isinstance(scope, Unresolved):
+            locale, timezone = _fallback_locale(event, ctx), ctx.settings.default_timezone
+        else:
+            locale, timezone = scope.locale, scope.timezone
+        command: Command | ParseError = parse(
+            event.text, mentions=event.mentions, today=_today(ctx, timezone)
+        )
+        if isinstance(command, ParseError):
+            return parse_error_reply(command, locale)
+        if isinstance(command, Help):
+            if isinstance(scope, Unresolved):
+                return help_cmd.help_reply(command, locale, role=None, group_name=None)
+            return help_cmd.help_reply(command, locale, role=scope.role, group_name=scope.group.name)
+        if isinstance(command, MyData) and command.action == "export":
+            return await mydata.run(command, session, event, locale, ctx)
+    if isinstance(command, Setup):
+        setup_cmd = command
+        return await _transaction(event, ctx, lambda s, _dup: setup.run(setup_cmd, event, s, ctx, locale))
+    if isinstance(command, MyData):
+        data_cmd = command
+        return await _transaction(event, ctx, lambda s, _dup: mydata.run(data_cmd, s, event, locale, ctx))
+    if isinstance(scope, Unresolved):
+        return unresolved_reply(scope, locale)
+    handler = _COMMANDS.get(type(command))
+    if handler is None:  # pragma: no cover - every parsed type is mapped
+        log.error("no handler for %s", type(command).__name__)
+        return Reply(text=t(locale, "parse.generic"), ok=False)
+    return await _in_scope(
+        event, ctx, lambda s: handler(command, s, ctx), read_only=type(command) in _READ_ONLY
+    )
+
+
+async def _in_scope(
+    event: ChatEvent,
+    ctx: HandlerContext,
+    body: Callable[[Scope], Awaitable[Reply]],
+    *,
+    read_only: bool = False,
+    unresolved: Reply | None = None,
+) -> Reply:
+    """Resolve the scope inside the session that runs `body` (so its objects can be changed)."""
+
+    async def run(session: AsyncSession, duplicate: bool) -> Reply:
+        scope = await resolve(session, event, ctx)
+        if isinstance(scope, Unresolved):
+            return (
+                unresolved
+                if unresolved is not None
+                else unresolved_reply(scope, _fallback_locale(event, ctx))
+            )
+        scope.duplicate = duplicate
+        return await body(scope)
+
+    if read_only:
+        return await _read(event, ctx, lambda s: run(s, False))
+    return await _transaction(event, ctx, run)
+
+
+async def _thread_reply(event: ChatEvent, ctx: HandlerContext) -> Reply:
+    """A reply in a collection thread is a round-table post; any other thread is not ours."""
+    if not event.thread_ref:
+        return SILENT
+    platform = platform_of(event)
+    async with ctx.db.session() as session:
+        message = await message_repo.find_message(
+            session, platform, event.workspace_id, event.channel_id, event.thread_ref
+        )
+        if message is None or message.purpose != message_repo.COLLECTION:
+            return SILENT
+        meeting_id = message.subject_id
+
+    async def save(scope: Scope) -> Reply:
+        meeting = await meeting_repo.get_meeting(scope.session, meeting_id)
+        if meeting is None:
+            return SILENT
+        return await round_cmd.save_thread_reply(scope, meeting)
+
+    return await _in_scope(event, ctx, save, unresolved=SILENT)
+
+
+async def _form_submit(event: ChatEvent, ctx: HandlerContext) -> Reply:
+    form_id = event.form_values.get("form_id", "")
+    values = {k: v for k, v in event.form_values.items() if k != "form_id"}
+    return await _in_scope(event, ctx, lambda scope: round_cmd.save_form(scope, form_id, values))
+
+
+async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
+    kind = event.kind
+    if kind == EventKind.COMMAND:
+        return await _command(event, ctx)
+    if kind == EventKind.THREAD_REPLY:
+        return await _thread_reply(event, ctx)
+    if kind == EventKind.MESSAGE_EDITED:
+        return await _in_scope(event, ctx, round_cmd.edit_post, unresolved=SILENT)
+    if kind == EventKind.MESSAGE_DELETED:
+        return await _in_scope(event, ctx, round_cmd.delete_post, unresolved=SILENT)
+    if kind == EventKind.POLL_VOTE:
+        return await _in_scope(event, ctx, lambda scope: polls.vote(scope, ctx))
+    if kind == EventKind.FORM_SUBMIT:
+        return await _form_submit(event, ctx)
+    if kind == EventKind.INSTALLED:
+        return Reply(text=t(_fallback_locale(event, ctx), "setup.installed"), ephemeral=False)
+    return SILENT
+
+
+async def handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
+    """Answer one chat event. Never raises: an unexpected failure is logged, rolled back and
+    answered with a short apology."""
+    try:
+        return await _handle(event, ctx)
+    except Exception:
+        log.exception("handling %s event %s failed", event.kind, event.event_id)
+        return Reply(text=t(_fallback_locale(event, ctx), "common.error"), ok=False)

@@ -1,0 +1,314 @@
+"""Work done after the user has had their answer: posting the collection message and polls in
+every channel bound to the group, and updating every posted copy of a poll after a vote.
+
+This is how one group spans a Slack and a Teams channel: each bound channel gets its own copy,
+every copy's ref is recorded, and a vote from either platform refreshes them all. A platform
+without a messenger is skipped and a failed post is logged, never raised: the user's command
+has already succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import HandlerContext
+from handlers.events import (
+    Button,
+    ButtonStyle,
+    ChannelTarget,
+    Effect,
+    EffectKind,
+    PollOptionView,
+    PollView,
+    Reply,
+)
+from handlers.i18n import format_deadline, format_meeting_time, resolve_locale, t
+from handlers.ports import Messenger
+from handlers.referat.deadline import submission_deadline
+from handlers.text import escape_markdown_inline
+from storage.models import ChannelBinding, Group, Meeting, Member, Poll, PollOption
+from storage.repositories import channel_messages as message_repo
+from storage.repositories import conversations
+from storage.repositories import groups as group_repo
+from storage.repositories import meetings as meeting_repo
+from storage.repositories import polls as poll_repo
+
+log = logging.getLogger(__name__)
+
+# The collection message's button. Adapters run a button's `value` as a command line, so the
+# click is `runde` from that user in that channel: it opens the editor for their entry.
+OPEN_EDITOR_ACTION = "runde:open"
+OPEN_EDITOR_COMMAND = "runde"
+
+
+# --- what is posted ----------------------------------------------------------------------------
+
+
+def collection_reply(meeting: Meeting, group: Group, locale: str, now: datetime | None = None) -> Reply:
+    """The collection message: "Runde rundt bordet — svar i tråden innen <frist>", with a button
+    that opens the editor for my entry."""
+    timezone = group.timezone or "Europe/Oslo"
+    text = t(
+        locale,
+        "collection.text",
+        when=format_meeting_time(meeting.starts_at, meeting.ends_at, timezone, locale),
+        deadline=format_deadline(submission_deadline(meeting, group), timezone, locale, now=now),
+        question=meeting.round_question or None,
+    )
+    button = Button(
+        label=t(locale, "collection.button"),
+        action_id=OPEN_EDITOR_ACTION,
+        value=OPEN_EDITOR_COMMAND,
+        style=ButtonStyle.PRIMARY,
+    )
+    return Reply(text=text, ephemeral=False, buttons=(button,))
+
+
+def poll_view(
+    poll: Poll,
+    options: Sequence[PollOption],
+    voters: dict[int, list[Member]],
+    *,
+    responsible_names: dict[int, str] | None = None,
+    locale: str,
+    timezone: str,
+    now: datetime,
+) -> PollView:
+    """A poll as every platform shows it, with who has signed up for each option."""
+    names = responsible_names or {}
+    closed = poll_repo.is_closed(poll, now)
+    closes_text: str | None = None
+    if closed:
+        closes_text = t(locale, "poll.closed_text")
+    elif poll.closes_at is not None:
+        closes_text = t(
+            locale, "poll.closes", when=format_deadline(poll.closes_at, timezone, locale, now=now)
+        )
+    return PollView(
+        poll_id=poll.id,
+        question=poll.question,
+        options=tuple(
+            PollOptionView(
+                option_id=option.id,
+                label=option.label,
+                responsible=names.get(option.id) or option.responsible_text or None,
+                voters=tuple(m.name for m in voters.get(option.id, [])),
+                cap=option.cap,
+            )
+            for option in options
+        ),
+        multiple=poll.multiple,
+        closed=closed,
+        closes_text=closes_text,
+        footer=None
+        if closed
+        else t(locale, "poll.footer_multiple" if poll.multiple else "poll.footer_single"),
+        button_join_label=t(locale, "poll.join"),
+        button_leave_label=t(locale, "poll.leave"),
+    )
+
+
+async def build_poll_view(
+    session: AsyncSession, poll: Poll, locale: str, timezone: str, now: datetime
+) -> PollView:
+    options = await poll_repo.options_of(session, poll.id)
+    voters = await poll_repo.votes_by_option(session, poll.id)
+    names: dict[int, str] = {}
+    for option in options:
+        if option.responsible_member_id is not None:
+            member = await session.get(Member, option.responsible_member_id)
+            if member is not None and member.name:
+                names[option.id] = member.name
+    return poll_view(
+        poll, options, voters, responsible_names=names, locale=locale, timezone=timezone, now=now
+    )
+
+
+async def load_poll_view(ctx: HandlerContext, poll_id: int, locale: str | None = None) -> PollView | None:
+    """The current view of a poll (in the group's language unless `locale` is given)."""
+    async with ctx.db.session() as session:
+        poll = await poll_repo.get_poll(session, poll_id)
+        if poll is None:
+            return None
+        group = await group_repo.get_group(session, poll.group_id)
+        if group is None:  # pragma: no cover - the foreign key forbids it
+            return None
+        lang = resolve_locale(locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        return await build_poll_view(session, poll, lang, group.timezone, ctx.now())
+
+
+def poll_reply(view: PollView) -> Reply:
+    """A poll message as posted in a channel (everyone sees it)."""
+    return Reply(text=f"**{escape_markdown_inline(view.question)}**", ephemeral=False, poll=view)
+
+
+# --- where it goes -----------------------------------------------------------------------------
+
+
+async def channel_target(
+    session: AsyncSession,
+    platform: str,
+    workspace_id: str,
+    channel_id: str,
+    reference: dict[str, object] | None = None,
+) -> ChannelTarget:
+    """A channel with its platform address: the binding's, or the one the adapter stored."""
+    if reference is None:
+        key = conversations.channel_key(channel_id)
+        stored = await conversations.find_reference(session, platform, workspace_id, key)
+        reference = dict(stored) if stored else None
+    return ChannelTarget(
+        platform=platform, workspace_id=workspace_id, channel_id=channel_id, reference=reference
+    )
+
+
+async def _binding_targets(session: AsyncSession, bindings: Sequence[ChannelBinding]) -> list[ChannelTarget]:
+    return [
+        await channel_target(
+            session,
+            b.platform.value,
+            b.workspace_id,
+            b.channel_id,
+            dict(b.reference) if b.reference else None,
+        )
+        for b in bindings
+    ]
+
+
+def _messenger(ctx: HandlerContext, platform: str) -> Messenger | None:
+    if ctx.messengers is None:
+        return None
+    return ctx.messengers.for_platform(platform)
+
+
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    target: ChannelTarget
+    ref: str
+
+
+async def _post_all(ctx: HandlerContext, targets: Sequence[ChannelTarget], reply: Reply) -> list[_Posted]:
+    posted: list[_Posted] = []
+    for target in targets:
+        messenger = _messenger(ctx, target.platform)
+        if messenger is None:
+            log.info("no messenger for %s: not posting in %s", target.platform, target.channel_id)
+            continue
+        try:
+            ref = await messenger.post(target, reply)
+        except Exception:
+            log.exception("posting in %s channel %s failed", target.platform, target.channel_id)
+            continue
+        if ref:
+            posted.append(_Posted(target, ref))
+    return posted
+
+
+async def _record(ctx: HandlerContext, purpose: str, subject_id: int, posted: Sequence[_Posted]) -> None:
+    if not posted:
+        return
+    async with ctx.db.write() as session:
+        for item in posted:
+            await message_repo.record_message(
+                session,
+                purpose=purpose,
+                subject_id=subject_id,
+                platform=item.target.platform,
+                workspace_id=item.target.workspace_id,
+                channel_id=item.target.channel_id,
+                message_ref=item.ref,
+            )
+
+
+# --- the effects ---------------------------------------------------------------------------------
+
+
+async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
+    async with ctx.db.session() as session:
+        meeting = await meeting_repo.get_meeting(session, effect.subject_id)
+        if meeting is None:
+            return
+        group = await group_repo.get_group(session, meeting.group_id)
+        if group is None:  # pragma: no cover
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        reply = collection_reply(meeting, group, locale, ctx.now())
+        if effect.target is not None:
+            targets = [effect.target]
+        else:
+            targets = await _binding_targets(session, await group_repo.bindings_of(session, group.id))
+    await _record(ctx, message_repo.COLLECTION, meeting.id, await _post_all(ctx, targets, reply))
+
+
+async def _post_poll(effect: Effect, ctx: HandlerContext) -> None:
+    async with ctx.db.session() as session:
+        poll = await poll_repo.get_poll(session, effect.subject_id)
+        if poll is None:
+            return
+        group = await group_repo.get_group(session, poll.group_id)
+        if group is None:  # pragma: no cover
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        view = await build_poll_view(session, poll, locale, group.timezone, ctx.now())
+        if effect.target is not None:
+            targets = [effect.target]
+        else:
+            targets = await _binding_targets(session, await group_repo.bindings_of(session, group.id))
+    await _record(ctx, message_repo.POLL, poll.id, await _post_all(ctx, targets, poll_reply(view)))
+
+
+async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
+    async with ctx.db.session() as session:
+        poll = await poll_repo.get_poll(session, effect.subject_id)
+        if poll is None:
+            return
+        group = await group_repo.get_group(session, poll.group_id)
+        if group is None:  # pragma: no cover
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        reply = poll_reply(await build_poll_view(session, poll, locale, group.timezone, ctx.now()))
+        copies = []
+        for message in await message_repo.messages_for(session, message_repo.POLL, poll.id):
+            binding = await group_repo.find_binding(
+                session, message.platform.value, message.workspace_id, message.channel_id
+            )
+            reference = dict(binding.reference) if binding is not None and binding.reference else None
+            target = await channel_target(
+                session, message.platform.value, message.workspace_id, message.channel_id, reference
+            )
+            copies.append((target, message.message_ref))
+    for target, ref in copies:
+        messenger = _messenger(ctx, target.platform)
+        if messenger is None:
+            continue
+        try:
+            await messenger.update(target, ref, reply)
+        except Exception:
+            log.exception(
+                "updating poll %s in %s channel %s failed", poll.id, target.platform, target.channel_id
+            )
+
+
+_RUNNERS = {
+    EffectKind.POST_COLLECTION: _post_collection,
+    EffectKind.POST_POLL: _post_poll,
+    EffectKind.REFRESH_POLL: _refresh_poll,
+}
+
+
+async def run_effects(effects: Sequence[Effect], ctx: HandlerContext) -> None:
+    """Carry out a Reply's effects in order; each failure is logged and the rest still run."""
+    for effect in effects:
+        runner = _RUNNERS.get(effect.kind)
+        if runner is None:
+            log.warning("unknown effect %s", effect.kind)
+            continue
+        try:
+            await runner(effect, ctx)
+        except Exception:
+            log.exception("effect %s for %s failed", effect.kind, effect.subject_id)

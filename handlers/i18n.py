@@ -1,0 +1,219 @@
+"""The chat message catalog, locale resolution and Norwegian/English date formatting.
+
+Messages live in `templates/chat/<locale>.toml` as Jinja2 template strings, so wording changes
+never touch code. Every value put into a message is made inert (Markdown-escaped) unless the
+caller marks it `Raw`, so member text can never turn into markup, links or pings by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, Template, Undefined, make_logging_undefined
+
+import templates
+from handlers.text import escape_markdown_inline
+
+log = logging.getLogger(__name__)
+
+CATALOG_DIR = Path(templates.__file__).parent / "chat"
+LOCALES = ("nb", "en")
+DEFAULT_LOCALE = "nb"
+
+
+class Raw(str):
+    """Text that is already chat Markdown made by the bot (a usage line, a built list): not escaped."""
+
+    __slots__ = ()
+
+
+def _inert(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Raw):
+        return value
+    if isinstance(value, str):
+        return escape_markdown_inline(value)
+    return value
+
+
+# A missing parameter renders empty (and is logged) rather than failing the user's answer.
+_ENV = Environment(
+    autoescape=False,
+    finalize=_inert,
+    undefined=make_logging_undefined(log, Undefined),
+    keep_trailing_newline=False,
+)
+
+
+def normalise_locale(value: str | None) -> str | None:
+    """`en-US`/`en_GB`/`en` → `en`; `nb-NO`/`nn-NO`/`no`/`nb` → `nb`; anything else → None."""
+    if not value:
+        return None
+    head = value.strip().replace("_", "-").split("-")[0].lower()
+    if head == "en":
+        return "en"
+    if head in ("nb", "nn", "no"):
+        return "nb"
+    return None
+
+
+def resolve_locale(
+    event_locale: str | None,
+    *,
+    member_locale: str | None = None,
+    group_locale: str | None = None,
+    default: str | None = None,
+) -> str:
+    """The user's language: their platform locale when we have it in, else the member's saved
+    choice, else the group's language, else the configured default, else bokmål."""
+    for candidate in (event_locale, member_locale, group_locale, default):
+        locale = normalise_locale(candidate)
+        if locale is not None:
+            return locale
+    return DEFAULT_LOCALE
+
+
+@cache
+def _catalog(locale: str) -> dict[str, str]:
+    path = CATALOG_DIR / f"{locale}.toml"
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return _flatten(data)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def _template(locale: str, key: str) -> Template | None:
+    source = _catalog(locale).get(key)
+    if source is None and locale != DEFAULT_LOCALE:
+        source = _catalog(DEFAULT_LOCALE).get(key)
+    if source is None:
+        return None
+    return _ENV.from_string(source)
+
+
+def has_key(key: str, locale: str = DEFAULT_LOCALE) -> bool:
+    return key in _catalog(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def keys(locale: str = DEFAULT_LOCALE) -> set[str]:
+    return set(_catalog(locale))
+
+
+def t(locale: str | None, key: str, **params: Any) -> str:
+    """The message `key` in `locale` (falling back to bokmål), with params made inert."""
+    lang = normalise_locale(locale) or DEFAULT_LOCALE
+    template = _template(lang, key)
+    if template is None:
+        log.error("missing chat message %r", key)
+        return key
+    return template.render(**params).strip()
+
+
+def tr(locale: str | None, key: str, **params: Any) -> Raw:
+    """`t` for a message that goes inside another message (already inert, so not escaped again)."""
+    return Raw(t(locale, key, **params))
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+def _babel(locale: str | None) -> str:
+    return "en_GB" if normalise_locale(locale) == "en" else "nb_NO"
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+def format_day(day: date, locale: str | None) -> str:
+    """nb "tirsdag 20. januar 2026", en "Tuesday 20 January 2026"."""
+    pattern = "EEEE d MMMM y" if normalise_locale(locale) == "en" else "EEEE d. MMMM y"
+    return format_date(day, pattern, locale=_babel(locale))
+
+
+def format_short_date(day: date, locale: str | None) -> str:
+    """nb "20.01.2026", en "20 Jan 2026"."""
+    if normalise_locale(locale) == "en":
+        return format_date(day, "d MMM y", locale="en_GB")
+    return day.strftime("%d.%m.%Y")
+
+
+def format_day_month(day: date, locale: str | None) -> str:
+    """nb "15. mars", en "15 March" (follow-up due dates)."""
+    pattern = "d MMMM" if normalise_locale(locale) == "en" else "d. MMMM"
+    return format_date(day, pattern, locale=_babel(locale))
+
+
+def format_clock(moment: datetime, locale: str | None) -> str:
+    """nb "10.00", en "10:00"."""
+    pattern = "HH:mm" if normalise_locale(locale) == "en" else "HH.mm"
+    return format_time(moment, pattern, locale=_babel(locale))
+
+
+def format_meeting_time(starts_at: datetime, ends_at: datetime, timezone: str, locale: str | None) -> str:
+    """nb "tirsdag 20. januar 2026 kl. 10.00–12.00", en "Tuesday 20 January 2026, 10:00–12:00"."""
+    start, end = _local(starts_at, timezone), _local(ends_at, timezone)
+    day = format_day(start.date(), locale)
+    span = f"{format_clock(start, locale)}–{format_clock(end, locale)}"
+    if start.date() != end.date():
+        span = f"{format_clock(start, locale)}–{format_day(end.date(), locale)} {format_clock(end, locale)}"
+    if normalise_locale(locale) == "en":
+        return f"{day}, {span}"
+    return f"{day} kl. {span}"
+
+
+def format_meeting_day(starts_at: datetime, timezone: str, locale: str | None) -> str:
+    """The meeting's date alone, "20. januar 2026" / "20 January 2026", for short references."""
+    pattern = "d MMMM y" if normalise_locale(locale) == "en" else "d. MMMM y"
+    return format_date(_local(starts_at, timezone).date(), pattern, locale=_babel(locale))
+
+
+def format_deadline(
+    moment: datetime, timezone: str, locale: str | None, *, now: datetime | None = None
+) -> str:
+    """nb "fredag 30. januar kl. 23.59", en "Friday 30 January, 23:59" (the year is added when
+    it is not the current one)."""
+    local = _local(moment, timezone)
+    en = normalise_locale(locale) == "en"
+    pattern = "EEEE d MMMM" if en else "EEEE d. MMMM"
+    if now is not None and _local(now, timezone).year != local.year:
+        pattern += " y"
+    day = format_date(local.date(), pattern, locale=_babel(locale))
+    return f"{day}, {format_clock(local, locale)}" if en else f"{day} kl. {format_clock(local, locale)}"
+
+
+def format_moment(moment: datetime, timezone: str, locale: str | None) -> str:
+    """A point in time with the year: "fredag 30. januar 2026 kl. 12.00"."""
+    local = _local(moment, timezone)
+    day = format_day(local.date(), locale)
+    en = normalise_locale(locale) == "en"
+    return f"{day}, {format_clock(local, locale)}" if en else f"{day} kl. {format_clock(local, locale)}"
+
+
+def join_names(names: list[str], locale: str | None) -> str:
+    """ "A, B og C" / "A, B and C"."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    word = "and" if normalise_locale(locale) == "en" else "og"
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"

@@ -1,0 +1,82 @@
+"""`tilstede`, `forfall`, `vara for @person`."""
+
+from __future__ import annotations
+
+from storage.db import Database
+from storage.models import Attendance, AttendanceStatus, Member
+from tests.transcript import KARI, OLA, PER, Person, TranscriptBot, count, rows, seed
+
+
+async def _member(db: Database, first_name: str) -> Member:
+    (member,) = await rows(db, Member, Member.first_name == first_name)
+    return member
+
+
+async def test_tilstede_and_forfall(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("tilstede", as_=KARI)
+    assert reply.ok and "til stede" in reply.text
+    reply = await bot.say("forfall", as_=KARI)
+    assert reply.ok and "påminnelser" in reply.text
+    (row,) = await rows(db, Attendance)
+    assert row.status == AttendanceStatus.EXCUSED  # the last word counts
+
+
+async def test_vara_for_someone_from_the_same_organisation(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("vara for @Kari Nordmann", as_=OLA, mentions=[KARI.mention()])
+    assert reply.ok, reply.text
+    assert "vara for Kari Nordmann" in reply.text and "forfall" in reply.text
+    kari, ola = await _member(db, "Kari"), await _member(db, "Ola")
+    by_member = {a.member_id: a for a in await rows(db, Attendance)}
+    assert by_member[ola.id].status == AttendanceStatus.SUBSTITUTE
+    assert by_member[ola.id].substitute_for_member_id == kari.id
+    assert by_member[kari.id].status == AttendanceStatus.EXCUSED
+
+
+async def test_vara_by_name_without_a_platform_mention(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("vara for Kari Nordmann", as_=OLA)
+    assert reply.ok, reply.text
+
+
+async def test_vara_for_another_organisation_is_refused(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("vara for @Per Berg", as_=OLA, mentions=[PER.mention()])
+    assert not reply.ok
+    assert "Asker kommune" in reply.text and "Bærum kommune" in reply.text
+    assert await count(db, Attendance) == 0
+
+
+async def test_vara_refusals(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    assert not (await bot.say("vara for @Kari Nordmann", as_=KARI, mentions=[KARI.mention()])).ok
+    unknown = await bot.say("vara for Ingen Slik", as_=OLA)
+    assert not unknown.ok and "Ingen Slik" in unknown.text
+    guest = Person("U-G", "Gro Gjest")
+    no_org = await bot.say("vara for Kari Nordmann", as_=guest)
+    assert not no_org.ok and "profil" in no_org.text
+    missing = await bot.say("vara", as_=OLA)
+    assert not missing.ok and "vara for @person" in missing.text
+    assert await count(db, Attendance) == 0
+    assert await count(db, Member, Member.first_name == "Gro") == 0
+
+
+async def test_vara_after_profil(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    guest = Person("U-G", "Gro Gjest")
+    assert (await bot.say("profil Asker kommune", as_=guest)).ok
+    assert (await bot.say("vara for Kari Nordmann", as_=guest)).ok
+
+
+async def test_no_meeting_to_attend(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot, meeting=None)
+    reply = await bot.say("forfall", as_=KARI)
+    assert not reply.ok and "mote ny" in reply.text

@@ -1,0 +1,133 @@
+"""Roster import: the "Inviterte" table as CSV, all or nothing, re-import updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handlers.roster import RosterError, import_roster, parse_roster
+from storage.db import Database
+from storage.models import Group, Member, Role
+from tests.transcript import count, rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write(tmp_path: Path, text: str, *, bom: bool = False, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "inviterte.csv"
+    data = text.encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+async def test_semicolons_with_a_bom_as_excel_writes_them(db: Database, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "Fornavn;Etternavn;Organisasjon;E-post;Rolle\r\n"
+        "Åse;Ødegård;Lørenskog kommune;Ase.Odegard@lorenskog.example;møteleder\r\n"
+        "Bjørn;Æsøy;Nittedal kommune;;\r\n",
+        bom=True,
+    )
+    result = await import_roster(db, path, "Næringssamarbeid")
+    assert (result.created, result.updated, result.group_created) == (2, 0, True)
+    assert "2 added" in result.summary()
+    ase, bjorn = await rows(db, Member)
+    assert (ase.first_name, ase.last_name, ase.organisation) == ("Åse", "Ødegård", "Lørenskog kommune")
+    assert ase.email == "ase.odegard@lorenskog.example" and ase.role == Role.CHAIR
+    assert bjorn.email is None and bjorn.role == Role.MEMBER and bjorn.on_roster
+
+
+async def test_commas_tabs_and_english_headers(db: Database, tmp_path: Path) -> None:
+    await import_roster(
+        db, "First name,Last name,Organisation,Email,Role\nAnna,Berg,Asker,anna@asker.example,chair\n", "A"
+    )
+    await import_roster(db, "Fornavn\tEtternavn\tOrganisasjon\nTor\tLie\tBærum kommune\n", "B")
+    await import_roster(
+        db, '"Fornavn","Etternavn","Organisasjon"\n"Eli","Vik","Oslo kommune, Bydel Frogner"\n', "C"
+    )
+    names = sorted((m.name, m.organisation) for m in await rows(db, Member))
+    assert names == [
+        ("Anna Berg", "Asker"),
+        ("Eli Vik", "Oslo kommune, Bydel Frogner"),
+        ("Tor Lie", "Bærum kommune"),
+    ]
+
+
+async def test_a_bad_row_names_its_line_and_nothing_is_imported(db: Database, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "Fornavn;Etternavn;Organisasjon;E-post\n"
+        "Kari;Nordmann;Asker kommune;kari@asker.example\n"
+        "\n"
+        "Ola;Hansen;Asker kommune;ikke-en-adresse\n",
+    )
+    with pytest.raises(RosterError) as caught:
+        await import_roster(db, path, "Næringssamarbeid")
+    assert caught.value.line == 4
+    assert "line 4" in str(caught.value)
+    assert await count(db, Member) == 0
+    assert await count(db, Group) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("Navn;Kommune\nKari;Asker\n", 1, "Fornavn"),
+        ("Fornavn;Etternavn;Organisasjon;Rolle\nKari;N;Asker;sjef\n", 2, "role"),
+        ("Fornavn;Etternavn;Organisasjon\n;N;Asker\n", 2, "empty"),
+        ("Fornavn;Etternavn;Organisasjon\nKari;N;Asker;ekstra\n", 2, "header has 3"),
+        ("Fornavn;Etternavn;Organisasjon;E-post\nA;B;C;a@x.example\nD;E;F;A@X.example\n", 3, "line 2"),
+        ("", 1, "empty"),
+    ],
+)
+def test_row_errors(text: str, line: int, words: str) -> None:
+    with pytest.raises(RosterError) as caught:
+        parse_roster(text)
+    assert caught.value.line == line
+    assert words in str(caught.value)
+
+
+async def test_reimport_updates_instead_of_duplicating(db: Database, tmp_path: Path) -> None:
+    first = (
+        "Fornavn;Etternavn;Organisasjon;E-post;Rolle\n"
+        "Kari;Nordmann;Asker;kari@asker.example;medlem\n"
+        "Ola;Hansen;Bærum;;\n"
+    )
+    await import_roster(db, first, "Gruppe")
+    second = (
+        "Fornavn;Etternavn;Organisasjon;E-post;Rolle\n"
+        "Kari;Nordmann-Lie;Asker kommune;KARI@asker.example;sekretariat\n"
+        "Ola;Hansen;Bærum kommune;ola@baerum.example;\n"
+        "Nils;Aas;Drammen;;\n"
+    )
+    result = await import_roster(db, second, "gruppe")  # same group, any case
+    assert (result.created, result.updated, result.unchanged, result.group_created) == (1, 2, 0, False)
+    kari, ola, nils = await rows(db, Member)
+    assert kari.last_name == "Nordmann-Lie" and kari.role == Role.SECRETARIAT
+    assert ola.email == "ola@baerum.example" and ola.organisation == "Bærum kommune"
+    assert nils.first_name == "Nils"
+    again = await import_roster(db, second, "Gruppe")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert await count(db, Group) == 1
+
+
+async def test_a_member_who_joined_by_posting_is_taken_onto_the_roster(db: Database) -> None:
+    from tests.transcript import KARI, TranscriptBot, seed
+
+    bot = TranscriptBot(db)
+    await seed(bot)
+    newcomer = "Fornavn;Etternavn;Organisasjon;E-post\nGunn;Gjest;Vestby kommune;gunn@vestby.example\n"
+    from tests.transcript import Person
+
+    await bot.say("runde Hei", as_=Person("U-GUNN", "Gunn Gjest", "Gunn@Vestby.example"))
+    await import_roster(db, newcomer, "Næringssamarbeid")
+    (gunn,) = await rows(db, Member, Member.first_name == "Gunn")
+    assert gunn.on_roster and gunn.organisation == "Vestby kommune"
+    assert KARI.email  # the seeded roster is untouched
+    assert await count(db, Member, Member.first_name == "Kari") == 1
+
+
+async def test_the_demo_roster_imports(db: Database) -> None:
+    result = await import_roster(db, ROOT / "bot" / "demo_data" / "roster.csv", "Demo")
+    assert result.created == result.total > 10
