@@ -1,1 +1,221 @@
-"""Fixtures for the teams end-to-end tests (being built)."""
+"""Teams end-to-end fixtures: a fake Bot Connector on loopback and the real server against it.
+
+`teams` is the one most tests want: the real Referent server (SQLite in tmp_path), unauthenticated
+as the Bot Framework Emulator runs it, with activities shaped like Teams sends them and whose
+`serviceUrl` is a `FakeBotConnector`. Nothing of ours is mocked: activities go over HTTP to
+/api/messages, and assertions look at what the bot sent to the connector and at what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.fakes.bot_connector import FakeBotConnector, FakeTeamsUser, RecordedActivity
+from bot.fakes.teams_activities import TeamsScenario, fictional_user, new_message_id
+from storage.db import Database
+from storage.models import (
+    Base,
+    ChannelBinding,
+    ChannelMessage,
+    Group,
+    Meeting,
+    MeetingStatus,
+    Member,
+    Platform,
+    Role,
+)
+from tests.e2e.server import RunningServer, start_server
+
+APP_ID = "6f1c3b52-8d2e-4a7f-9b0c-1d2e3f4a5b6c"
+TENANT = "0c9e7a51-3b2d-4f68-8a1e-5d4c3b2a1f00"
+OTHER_TENANT = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+PUBLIC_URL = "https://referent.example.no"
+
+# Fictional people only.
+KARI = fictional_user("Kari", "Nordmann", "example.no")
+OLA = fictional_user("Ola", "Nordmann", "example.no")
+SIRI = fictional_user("Siri", "Sekretær", "example.no")
+PER = fictional_user("Per", "Olsen", "example.no")
+STRANGER = fictional_user("Frida", "Fremmed", "annen.example.no")
+TEAMS_USERS = (KARI, OLA, SIRI, PER, STRANGER)
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text) if self.text else None
+
+
+@dataclass
+class SeededTeams:
+    group_id: int
+    meeting_id: int | None
+    collection_id: str | None
+    members: dict[str, int] = field(default_factory=dict)  # Teams user id → member id
+
+
+@dataclass
+class TeamsWorld:
+    """The running server, the fake connector and the activity builders, with test helpers."""
+
+    connector: FakeBotConnector
+    server: RunningServer
+    scenario: TeamsScenario
+    session: aiohttp.ClientSession
+
+    @property
+    def db(self) -> Database:
+        return self.server.runtime.db
+
+    async def post(self, activity: dict[str, Any], *, headers: dict[str, str] | None = None) -> Answer:
+        """POST an activity to /api/messages; waits for the work it spawned."""
+        async with self.session.post(
+            self.server.url + "/api/messages", json=activity, headers=headers or {}
+        ) as response:
+            answer = Answer(response.status, await response.text())
+        await self.settle()
+        return answer
+
+    async def post_raw(self, body: bytes, content_type: str = "application/json", **headers: str) -> Answer:
+        async with self.session.post(
+            self.server.url + "/api/messages", data=body, headers={"Content-Type": content_type, **headers}
+        ) as response:
+            return Answer(response.status, await response.text())
+
+    async def settle(self) -> None:
+        await self.server.runtime.drain(timeout=10)
+
+    def replies_to(self, activity: dict[str, Any]) -> list[RecordedActivity]:
+        return self.connector.replies_to(str(activity["id"]))
+
+    def reply_text(self, activity: dict[str, Any]) -> str:
+        """All text the bot answered this activity with."""
+        return "\n".join(r.text for r in self.replies_to(activity))
+
+    async def count(self, model: type[Base], *where: Any) -> int:
+        async with self.db.session() as session:
+            return int(
+                (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+            )
+
+    async def rows(self, model: type[Base], *where: Any) -> list[Any]:
+        async with self.db.session() as session:
+            return list((await session.execute(select(model).where(*where))).scalars())
+
+    async def seed(
+        self,
+        *,
+        members: tuple[tuple[FakeTeamsUser, Role], ...] = ((SIRI, Role.SECRETARIAT), (KARI, Role.MEMBER)),
+        meeting: bool = True,
+        collection: bool = True,
+        starts_in: timedelta = timedelta(days=2),
+    ) -> SeededTeams:
+        """A group bound to the scenario's channel, a roster, an open meeting and its collection
+        message, made in storage (what `oppsett`, `roster import` and `mote ny` leave behind)."""
+        scenario = self.scenario
+        async with self.db.session() as session:
+            group = Group(name="Faggruppe for test", organisation="Testregionen")
+            session.add(group)
+            await session.flush()
+            session.add(
+                ChannelBinding(
+                    group_id=group.id,
+                    platform=Platform.TEAMS,
+                    workspace_id=scenario.tenant_id,
+                    channel_id=scenario.channel_id,
+                )
+            )
+            ids: dict[str, int] = {}
+            for user, role in members:
+                first, _, last = user.name.partition(" ")
+                member = Member(
+                    group_id=group.id,
+                    first_name=first,
+                    last_name=last,
+                    organisation="Testkommune",
+                    email=(user.email or "").lower() or None,
+                    role=role,
+                )
+                session.add(member)
+                await session.flush()
+                ids[user.id] = member.id
+            meeting_id: int | None = None
+            collection_id: str | None = None
+            if meeting:
+                start = (datetime.now(UTC) + starts_in).replace(minute=0, second=0, microsecond=0)
+                row = Meeting(
+                    group_id=group.id,
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=2),
+                    place="Teams",
+                    status=MeetingStatus.OPEN,
+                )
+                session.add(row)
+                await session.flush()
+                meeting_id = row.id
+                if collection:
+                    collection_id = new_message_id()
+                    session.add(
+                        ChannelMessage(
+                            purpose="collection",
+                            subject_id=row.id,
+                            platform=Platform.TEAMS,
+                            workspace_id=scenario.tenant_id,
+                            channel_id=scenario.channel_id,
+                            message_ref=collection_id,
+                        )
+                    )
+            group_id = group.id
+        return SeededTeams(group_id=group_id, meeting_id=meeting_id, collection_id=collection_id, members=ids)
+
+
+def teams_settings(tmp_path: Path, **overrides: str) -> Settings:
+    values = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'referent.db'}",
+        "MICROSOFT_APP_ID": "",
+        "MICROSOFT_APP_PASSWORD": "",
+        "REFERENT_PUBLIC_URL": PUBLIC_URL,
+        "REFERENT_LINK_SECRET": "e2e-link-secret",
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_SIGNING_SECRET": "",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.fixture
+async def bot_connector() -> AsyncIterator[FakeBotConnector]:
+    """The fake Bot Connector, knowing the fictional users of these tests."""
+    connector = FakeBotConnector(TEAMS_USERS, tenant_id=TENANT)
+    await connector.start()
+    try:
+        yield connector
+    finally:
+        await connector.stop()
+
+
+@pytest.fixture
+async def teams(bot_connector: FakeBotConnector, tmp_path: Path) -> AsyncIterator[TeamsWorld]:
+    """The real server on loopback (SQLite in tmp_path), unauthenticated, and a Teams scenario
+    whose serviceUrl is the fake connector."""
+    server = await start_server(teams_settings(tmp_path))
+    scenario = TeamsScenario(service_url=bot_connector.url, app_id=APP_ID, tenant_id=TENANT)
+    session = aiohttp.ClientSession()
+    try:
+        yield TeamsWorld(connector=bot_connector, server=server, scenario=scenario, session=session)
+    finally:
+        await session.close()
+        await server.stop()

@@ -1,0 +1,467 @@
+"""Load test of the Teams path: `@Referent runde …` activities at the real server and, in the same
+run, at a bare botbuilder echo bot (the baseline), both against the same fake Bot Connector.
+
+    .venv/bin/python bench/teams_load.py            # the full run (about 2 minutes)
+    .venv/bin/python bench/teams_load.py --quick    # a few seconds, for a smoke check
+    .venv/bin/python bench/teams_load.py -o out/teams_load.json
+
+Three child processes: the fake Bot Connector (bot/fakes/bot_connector.py; the activities'
+`serviceUrl`), Referent (the real aiohttp app on a temporary SQLite database with a group bound
+to the Teams channel, a roster whose e-mails match the connector's members, and an open meeting),
+and the baseline: CloudAdapter + ConfigurationBotFrameworkAuthentication + an ActivityHandler that
+echoes through `turn_context.send_activity` (botbuilder's msrest connector client, which sends
+with `requests` in a thread pool, one new connection per reply). Both run unauthenticated, as the
+Emulator does. This process drives both with the same activity builders:
+
+1. warm-up (first member look-ups, SQLite pages, Python imports on first use);
+2. throughput: 100 concurrent connections, each posting its next activity as soon as the previous
+   one is answered, for a fixed time; reports activities/s;
+3. latency at a fixed offered rate (open loop): 100 activities/s, each sent on schedule whether or
+   not earlier ones were answered; p50/p99 measured from the scheduled send time, so queueing
+   shows. Both bots send their reply inside the turn, so the HTTP answer comes after the reply.
+
+Every Referent activity is a distinct message (its own id), so each adds a round-table post; at
+the end the stored submissions must equal the answered activities, and the connector must have
+received a reply for each. The results are JSON.
+
+Aim: Referent's throughput at least 5x the baseline's, p99 under 150 ms at 100/s, no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+APP_ID = "3c1f6a2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+TENANT = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
+USERS = 200  # distinct members posting
+CONCURRENCY = 100
+RATE = 100.0
+CLIENT_TIMEOUT_S = 60.0
+
+
+def _users() -> list[Any]:
+    from bot.fakes.teams_activities import fictional_user
+
+    return [fictional_user("Testperson", f"Nr{i:04d}", "example.no", n=i) for i in range(USERS)]
+
+
+# ---------------------------------------------------------------- servers (child processes)
+
+
+def _quiet_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("botbuilder", "msrest", "aiohttp.access", "bot", "handlers", "sqlalchemy", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+async def _serve_connector(ready: Any, stop: Any) -> None:
+    from bot.fakes.bot_connector import FakeBotConnector
+
+    connector = FakeBotConnector(_users(), tenant_id=TENANT, record=False)
+    url = await connector.start()
+    ready.put(url)
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+    await connector.stop()
+
+
+async def _serve_referent(db_path: str, ready: Any, stop: Any) -> None:
+    from aiohttp import web
+
+    from bot.app import RUNTIME_KEY, create_app
+    from bot.config import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+        MICROSOFT_APP_ID="",
+        SLACK_BOT_TOKEN="",
+        SLACK_SIGNING_SECRET="",
+        REFERENT_PUBLIC_URL="https://referent.example.no",
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()  # migrates the empty database
+    await _seed(app[RUNTIME_KEY].db)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    ready.put(int(runner.addresses[0][1]))
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+    await runner.cleanup()
+
+
+async def _seed(db: Any) -> None:
+    """What `oppsett`, `roster import` and `mote ny` would leave: a group bound to the Teams
+    channel, a roster whose e-mails match the connector's members, an open meeting."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.fakes.teams_activities import TeamsScenario
+    from storage.models import ChannelBinding, Group, Meeting, MeetingStatus, Member, Platform, Role
+
+    scenario = TeamsScenario(service_url="http://127.0.0.1/", app_id=APP_ID, tenant_id=TENANT)
+    async with db.session() as session:
+        group = Group(name="Faggruppe for lasttest", organisation="Testregionen")
+        session.add(group)
+        await session.flush()
+        session.add(
+            ChannelBinding(
+                group_id=group.id,
+                platform=Platform.TEAMS,
+                workspace_id=TENANT,
+                channel_id=scenario.channel_id,
+            )
+        )
+        for user in _users():
+            first, _, last = user.name.partition(" ")
+            session.add(
+                Member(
+                    group_id=group.id,
+                    first_name=first,
+                    last_name=last,
+                    organisation="Testkommune",
+                    email=user.email,
+                    role=Role.MEMBER,
+                )
+            )
+        start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        session.add(
+            Meeting(
+                group_id=group.id,
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                status=MeetingStatus.OPEN,
+            )
+        )
+
+
+async def _serve_baseline(ready: Any, stop: Any) -> None:
+    """A bare botbuilder echo bot, as the BotBuilder samples write it."""
+    from aiohttp import web
+    from botbuilder.core import ActivityHandler, TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+    class Config:
+        APP_ID = ""
+        APP_PASSWORD = ""
+        APP_TYPE = "MultiTenant"
+        APP_TENANTID = ""
+
+    class EchoBot(ActivityHandler):
+        async def on_message_activity(self, turn_context: TurnContext) -> None:
+            await turn_context.send_activity(f"Echo: {turn_context.activity.text}")
+
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(Config()))
+    bot = EchoBot()
+
+    async def messages(request: web.Request) -> web.Response:
+        response = await adapter.process(request, bot)
+        return response or web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    ready.put(int(runner.addresses[0][1]))
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+    await runner.cleanup()
+
+
+def _child(kind: str, db_path: str, ready: Any, stop: Any) -> None:
+    _quiet_logging()
+    if kind == "connector":
+        asyncio.run(_serve_connector(ready, stop))
+    elif kind == "referent":
+        asyncio.run(_serve_referent(db_path, ready, stop))
+    else:
+        asyncio.run(_serve_baseline(ready, stop))
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+class Activities:
+    """Real-shaped channel messages `@Referent runde …`, each with its own id."""
+
+    def __init__(self, service_url: str) -> None:
+        from bot.fakes.teams_activities import TeamsScenario
+
+        self.scenario = TeamsScenario(service_url=service_url, app_id=APP_ID, tenant_id=TENANT)
+        self.users = _users()
+        self.n = 0
+
+    def next(self) -> bytes:
+        self.n += 1
+        user = self.users[self.n % USERS]
+        activity = self.scenario.channel_message(
+            user, f"runde Lasttest-innlegg nr. {self.n}: status og planer"
+        )
+        return json.dumps(activity).encode()
+
+
+@dataclass
+class Phase:
+    name: str
+    duration_s: float
+    sent: int = 0
+    ok: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "duration_s": round(self.duration_s, 2),
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": self.errors,
+        }
+        if self.error_kinds:
+            out["error_kinds"] = self.error_kinds
+        if self.latencies_ms:
+            lat = sorted(self.latencies_ms)
+            out.update(
+                p50_ms=round(_percentile(lat, 50), 2),
+                p90_ms=round(_percentile(lat, 90), 2),
+                p99_ms=round(_percentile(lat, 99), 2),
+                max_ms=round(lat[-1], 2),
+                mean_ms=round(statistics.fmean(lat), 2),
+            )
+        return out
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float:
+    if not sorted_values:
+        return 0.0
+    k = (len(sorted_values) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+HEADERS = {"Content-Type": "application/json"}
+
+
+async def _one(
+    session: aiohttp.ClientSession, url: str, source: Activities, phase: Phase, scheduled: float
+) -> None:
+    body = source.next()
+    phase.sent += 1
+    try:
+        async with session.post(url, data=body, headers=HEADERS) as response:
+            await response.read()
+            if response.status in (200, 201, 202):
+                phase.ok += 1
+                phase.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+            else:
+                phase.error(f"http {response.status}")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        phase.error(type(exc).__name__)
+
+
+def _session(limit: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit), timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+    )
+
+
+async def closed_loop(url: str, source: Activities, concurrency: int, seconds: float, name: str) -> Phase:
+    """`concurrency` connections, each sending again as soon as it has its answer."""
+    phase = Phase(name, seconds)
+    async with _session(concurrency) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                await _one(session, url, source, phase, time.perf_counter())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        phase.duration_s = time.perf_counter() - started
+    return phase
+
+
+async def open_loop(url: str, source: Activities, rate: float, seconds: float, name: str) -> Phase:
+    """Activities sent on a fixed schedule, never waiting for earlier answers; latency is measured
+    from each one's scheduled time."""
+    phase = Phase(name, seconds)
+    async with _session(0) as session:
+        total = int(rate * seconds)
+        tasks: list[asyncio.Task[None]] = []
+        start = time.perf_counter() + 0.05
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(_one(session, url, source, phase, scheduled)))
+        await asyncio.gather(*tasks)
+        phase.duration_s = time.perf_counter() - start
+    return phase
+
+
+async def _connector_stats(connector_url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(connector_url + "_fake/stats") as response:
+        data = await response.json()
+        assert isinstance(data, dict)
+        return data
+
+
+# ---------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Plan:
+    warmup: int
+    throughput_s: float
+    latency_s: float
+
+
+FULL = Plan(warmup=400, throughput_s=15.0, latency_s=30.0)
+QUICK = Plan(warmup=200, throughput_s=3.0, latency_s=3.0)
+
+
+async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str, Any]:
+    source = Activities(connector_url)
+    before = await _connector_stats(connector_url)
+    warm = Phase(f"{name}-warmup", 0)
+    async with _session(20) as session:
+        started = time.perf_counter()
+        for chunk in range(0, plan.warmup, 20):
+            batch = min(20, plan.warmup - chunk)
+            await asyncio.gather(
+                *(_one(session, url, source, warm, time.perf_counter()) for _ in range(batch))
+            )
+        warm.duration_s = time.perf_counter() - started
+    throughput = await closed_loop(url, source, CONCURRENCY, plan.throughput_s, f"{name}-throughput")
+    await asyncio.sleep(1.0)  # let the server settle between phases
+    latency = await open_loop(url, source, RATE, plan.latency_s, f"{name}-latency")
+    await asyncio.sleep(0.5)
+    after = await _connector_stats(connector_url)
+    answered = warm.ok + throughput.ok + latency.ok
+    return {
+        "warmup": warm.summary(),
+        "throughput": {
+            "concurrency": CONCURRENCY,
+            "activities_per_s": round(throughput.ok / throughput.duration_s, 1)
+            if throughput.duration_s
+            else 0.0,
+            **throughput.summary(),
+        },
+        "latency": {"offered_rate_per_s": RATE, **latency.summary()},
+        "answered": answered,
+        "errors": warm.errors + throughput.errors + latency.errors,
+        "replies_at_connector": after["activities"] - before["activities"],
+        "connections_to_connector": after["connections"] - before["connections"],
+    }
+
+
+def _start(kind: str, db_path: str = "") -> tuple[mp.process.BaseProcess, Any, Any]:
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=_child, args=(kind, db_path, ready, stop), daemon=True)
+    process.start()
+    return process, ready.get(timeout=90), stop
+
+
+def _stop(process: mp.process.BaseProcess, stop: Any) -> None:
+    stop.set()
+    process.join(timeout=30)
+    if process.is_alive():  # pragma: no cover - a wedged child
+        process.terminate()
+
+
+def _stored(db_path: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        return int(conn.execute("SELECT count(*) FROM submissions").fetchone()[0])
+
+
+def run(plan: Plan) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "bench": "teams_load",
+        "plan": asdict(plan),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    with tempfile.TemporaryDirectory(prefix="referent-bench-") as tmp:
+        db_path = str(Path(tmp) / "referent.db")
+        connector, connector_url, connector_stop = _start("connector")
+        try:
+            for kind in ("baseline", "referent"):
+                process, port, stop = _start(kind, db_path)
+                try:
+                    results[kind] = asyncio.run(
+                        drive(kind, f"http://127.0.0.1:{port}/api/messages", str(connector_url), plan)
+                    )
+                finally:
+                    _stop(process, stop)
+        finally:
+            _stop(connector, connector_stop)
+        stored = _stored(db_path)
+    referent, baseline = results["referent"], results["baseline"]
+    ratio = referent["throughput"]["activities_per_s"] / max(baseline["throughput"]["activities_per_s"], 1e-9)
+    p99 = referent["latency"].get("p99_ms")
+    results["checks"] = {
+        "throughput_ratio": round(ratio, 2),
+        "throughput_at_least_5x_baseline": ratio >= 5.0,
+        "p99_ms_at_100_per_s": p99,
+        "p99_under_150ms": (p99 if p99 is not None else 1e9) < 150,
+        "no_errors": referent["errors"] == 0,
+        "baseline_errors": baseline["errors"],
+        "answered_activities": referent["answered"],
+        "stored_submissions": stored,
+        "every_answered_submission_stored": stored == referent["answered"],
+        "a_reply_for_every_activity": referent["replies_at_connector"] >= referent["answered"],
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a few seconds per phase (smoke check)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="write the JSON here too")
+    args = parser.parse_args(argv)
+    results = run(QUICK if args.quick else FULL)
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n", encoding="utf-8")
+    checks = results["checks"]
+    keys = (
+        "throughput_at_least_5x_baseline",
+        "p99_under_150ms",
+        "no_errors",
+        "every_answered_submission_stored",
+    )
+    return 0 if all(checks[k] for k in keys) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,423 @@
+"""A fake Bot Connector on 127.0.0.1: what Teams' connector service does for a bot, in memory.
+
+It records every activity the bot sends, per conversation (new messages, replies, updates,
+deletes), answers create-conversation and member look-ups from a configurable member list, issues
+bot tokens like the Entra token endpoint, and can throttle with 429 + Retry-After. `referent demo`,
+the end-to-end tests and bench/teams_load.py point activities' `serviceUrl` at it.
+
+Run alone: `python -m bot.fakes.bot_connector --port 3979` (prints its URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class FakeTeamsUser:
+    """A Teams user as the connector's member API returns them."""
+
+    id: str  # Bot Framework id, "29:…"
+    aad_object_id: str
+    name: str
+    email: str | None = None
+    user_principal_name: str | None = None
+    given_name: str = ""
+    surname: str = ""
+
+    def as_member(self, tenant_id: str = "") -> dict[str, Any]:
+        member: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "aadObjectId": self.aad_object_id,
+            "givenName": self.given_name or self.name.split(" ")[0],
+            "surname": self.surname or " ".join(self.name.split(" ")[1:]),
+            "userRole": "user",
+        }
+        if self.email:
+            member["email"] = self.email
+        member["userPrincipalName"] = self.user_principal_name or self.email or ""
+        if tenant_id:
+            member["tenantId"] = tenant_id
+        return member
+
+    def account(self) -> dict[str, Any]:
+        """The `from` of an activity this user sends."""
+        return {"id": self.id, "name": self.name, "aadObjectId": self.aad_object_id}
+
+
+@dataclass
+class RecordedActivity:
+    """One call the bot made to the connector."""
+
+    method: str  # "POST" | "PUT" | "DELETE"
+    conversation_id: str
+    activity_id: str  # the id the connector gave (POST) or the one updated (PUT/DELETE)
+    reply_to_id: str | None
+    body: dict[str, Any]
+    authorization: str | None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text") or "")
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [
+            a.get("content") or {}
+            for a in self.body.get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+    @property
+    def is_update(self) -> bool:
+        return self.method == "PUT"
+
+
+class FakeBotConnector:
+    """The fake service. `start()` binds a free loopback port; `url` is the serviceUrl to use."""
+
+    def __init__(
+        self,
+        members: Iterable[FakeTeamsUser] = (),
+        *,
+        tenant_id: str = "",
+        record: bool = True,
+        response_delay: float = 0.0,
+    ) -> None:
+        self.members: list[FakeTeamsUser] = list(members)
+        self.tenant_id = tenant_id
+        self.record = record
+        self.response_delay = response_delay
+        self.sent: dict[str, list[RecordedActivity]] = defaultdict(list)
+        self.log: list[RecordedActivity] = []
+        self.created_conversations: list[dict[str, Any]] = []
+        self.member_lookups: list[tuple[str, str]] = []
+        self.token_requests: list[dict[str, str]] = []
+        self.request_count = 0
+        # (host, port) of every client connection seen: how many connections the bot opened.
+        self.client_ports: set[tuple[Any, ...]] = set()
+        self.activity_count = 0
+        self.throttled = 0
+        self._throttle_remaining = 0
+        self._throttle_retry_after = 1.0
+        self._ids = itertools.count(1_768_900_000_000)
+        self._conversation_ids = itertools.count(1)
+        self._waiters: list[tuple[Callable[[RecordedActivity], bool], asyncio.Future[RecordedActivity]]] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def throttle(self, count: int, retry_after: float = 1.0) -> None:
+        """Answer the next `count` activity sends with 429 and this Retry-After (seconds)."""
+        self._throttle_remaining = count
+        self._throttle_retry_after = retry_after
+
+    def add_member(self, user: FakeTeamsUser) -> None:
+        self.members.append(user)
+
+    def reset(self) -> None:
+        self.sent.clear()
+        self.log.clear()
+        self.created_conversations.clear()
+        self.member_lookups.clear()
+
+    def activities(self, conversation_id: str | None = None) -> list[RecordedActivity]:
+        """What the bot sent, oldest first; for one conversation (thread suffix ignored) or all."""
+        if conversation_id is None:
+            return list(self.log)
+        base = conversation_id.split(";messageid=")[0]
+        return [a for a in self.log if a.conversation_id.split(";messageid=")[0] == base]
+
+    def texts(self, conversation_id: str | None = None) -> list[str]:
+        return [a.text for a in self.activities(conversation_id) if a.method == "POST"]
+
+    def replies_to(self, activity_id: str) -> list[RecordedActivity]:
+        return [a for a in self.log if a.reply_to_id == activity_id]
+
+    async def wait_for(
+        self, predicate: Callable[[RecordedActivity], bool], timeout: float = 5.0
+    ) -> RecordedActivity:
+        """The first recorded (or future) activity matching predicate; TimeoutError otherwise."""
+        for recorded in self.log:
+            if predicate(recorded):
+                return recorded
+        future: asyncio.Future[RecordedActivity] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, future))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiters = [(p, f) for p, f in self._waiters if f is not future]
+
+    # -- server ----------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
+        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
+        app.router.add_delete("/v3/conversations/{conversation}/activities/{activity}", self._delete)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._get_member)
+        app.router.add_get("/v3/conversations/{conversation}/members", self._get_members)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._get_paged_members)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        app.router.add_get("/_fake/stats", self._stats)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server: Any = site._server
+        bound = server.sockets[0].getsockname()[1]
+        self.url = f"http://{host}:{bound}/"
+        return self.url
+
+    @property
+    def token_url(self) -> str:
+        """An Entra-shaped token endpoint on this fake (for authenticated runs)."""
+        return f"{self.url}botframework.com/oauth2/v2.0/token"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotConnector:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- handlers --------------------------------------------------------------------------------
+
+    async def _pause(self, request: web.Request | None = None) -> None:
+        self.request_count += 1
+        if request is not None and request.transport is not None:
+            peer = request.transport.get_extra_info("peername")
+            if peer:
+                self.client_ports.add(tuple(peer)[:2])
+        if self.response_delay:
+            await asyncio.sleep(self.response_delay)
+
+    def _throttled(self) -> web.Response | None:
+        if self._throttle_remaining > 0:
+            self._throttle_remaining -= 1
+            self.throttled += 1
+            return web.json_response(
+                {"error": {"code": "TooManyRequests", "message": "Too many requests"}},
+                status=429,
+                headers={"Retry-After": f"{self._throttle_retry_after:g}"},
+            )
+        return None
+
+    async def _body(self, request: web.Request) -> dict[str, Any] | None:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    def _record(self, recorded: RecordedActivity) -> None:
+        self.activity_count += 1
+        if self.record:
+            self.sent[recorded.conversation_id].append(recorded)
+            self.log.append(recorded)
+        for predicate, future in list(self._waiters):
+            if not future.done() and predicate(recorded):
+                future.set_result(recorded)
+
+    def _bad(self, message: str) -> web.Response:
+        return web.json_response({"error": {"code": "BadArgument", "message": message}}, status=400)
+
+    async def _post_activity(self, request: web.Request, reply_to: str | None) -> web.Response:
+        await self._pause(request)
+        throttled = self._throttled()
+        if throttled is not None:
+            return throttled
+        body = await self._body(request)
+        if body is None or body.get("type") not in ("message", "typing", "event"):
+            return self._bad("expected an activity")
+        activity_id = str(next(self._ids))
+        self._record(
+            RecordedActivity(
+                method="POST",
+                conversation_id=request.match_info["conversation"],
+                activity_id=activity_id,
+                reply_to_id=reply_to or body.get("replyToId"),
+                body=body,
+                authorization=request.headers.get("Authorization"),
+            )
+        )
+        return web.json_response({"id": activity_id}, status=201)
+
+    async def _send(self, request: web.Request) -> web.Response:
+        return await self._post_activity(request, None)
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        return await self._post_activity(request, request.match_info["activity"])
+
+    async def _update(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        throttled = self._throttled()
+        if throttled is not None:
+            return throttled
+        body = await self._body(request)
+        if body is None:
+            return self._bad("expected an activity")
+        activity_id = request.match_info["activity"]
+        self._record(
+            RecordedActivity(
+                method="PUT",
+                conversation_id=request.match_info["conversation"],
+                activity_id=activity_id,
+                reply_to_id=None,
+                body=body,
+                authorization=request.headers.get("Authorization"),
+            )
+        )
+        return web.json_response({"id": activity_id})
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        self._record(
+            RecordedActivity(
+                method="DELETE",
+                conversation_id=request.match_info["conversation"],
+                activity_id=request.match_info["activity"],
+                reply_to_id=None,
+                body={},
+                authorization=request.headers.get("Authorization"),
+            )
+        )
+        return web.Response(status=200)
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        throttled = self._throttled()
+        if throttled is not None:
+            return throttled
+        body = await self._body(request)
+        members = (body or {}).get("members")
+        if not body or not isinstance(members, list) or not members or not isinstance(members[0], dict):
+            return self._bad("members required")
+        wanted = str(members[0].get("id") or "")
+        user = self._find(wanted)
+        if body.get("isGroup") is False and user is None:
+            return web.json_response(
+                {"error": {"code": "BadArgument", "message": "unknown member"}}, status=403
+            )
+        conversation_id = (
+            f"a:1{next(self._conversation_ids):06d}-{(user.aad_object_id if user else wanted)[:8]}"
+        )
+        self.created_conversations.append({**body, "id": conversation_id})
+        result: dict[str, Any] = {"id": conversation_id}
+        activity = body.get("activity")
+        if isinstance(activity, dict):
+            activity_id = str(next(self._ids))
+            self._record(
+                RecordedActivity(
+                    "POST", conversation_id, activity_id, None, activity, request.headers.get("Authorization")
+                )
+            )
+            result["activityId"] = activity_id
+        return web.json_response(result, status=201)
+
+    def _find(self, user_id: str) -> FakeTeamsUser | None:
+        for user in self.members:
+            if user_id in (user.id, user.aad_object_id):
+                return user
+        return None
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        member_id = request.match_info["member"]
+        self.member_lookups.append((request.match_info["conversation"], member_id))
+        user = self._find(member_id)
+        if user is None:
+            return web.json_response(
+                {"error": {"code": "MemberNotFoundInConversation", "message": "The member was not found."}},
+                status=404,
+            )
+        return web.json_response(user.as_member(self.tenant_id))
+
+    async def _get_members(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        return web.json_response([u.as_member(self.tenant_id) for u in self.members])
+
+    async def _get_paged_members(self, request: web.Request) -> web.Response:
+        await self._pause(request)
+        try:
+            size = max(1, min(500, int(request.query.get("pageSize", "100"))))
+            start = int(request.query.get("continuationToken") or 0)
+        except ValueError:
+            return self._bad("bad paging")
+        page = self.members[start : start + size]
+        body: dict[str, Any] = {"members": [u.as_member(self.tenant_id) for u in page]}
+        if start + size < len(self.members):
+            body["continuationToken"] = str(start + size)
+        return web.json_response(body)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """Counters, for a benchmark that runs this fake in another process."""
+        return web.json_response(
+            {
+                "requests": self.request_count,
+                "activities": self.activity_count,
+                "throttled": self.throttled,
+                "connections": len(self.client_ports),
+                "member_lookups": len(self.member_lookups),
+            }
+        )
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        self.token_requests.append({k: str(v) for k, v in form.items() if k != "client_secret"})
+        if form.get("grant_type") != "client_credentials" or not form.get("client_id"):
+            return web.json_response({"error": "invalid_request"}, status=400)
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "access_token": f"fake-bot-token-{len(self.token_requests)}",
+            }
+        )
+
+
+async def _serve(port: int, record: bool) -> None:
+    connector = FakeBotConnector(record=record)
+    url = await connector.start(port=port)
+    print(url, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await connector.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake Bot Connector on 127.0.0.1 (for tests and demos).")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-record", action="store_true", help="count activities without keeping them")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, not args.no_record))
+
+
+if __name__ == "__main__":
+    main()

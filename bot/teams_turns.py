@@ -1,0 +1,399 @@
+"""One Teams turn, SDK-free: the activity becomes a ChatEvent, the handler answers, and the answer
+goes back through the pooled BotConnectorClient within the turn.
+
+botbuilder (bot/teams.py) authenticates the request and routes it by type to these methods; the
+work itself needs only the activity JSON, so moving to another SDK touches the router only.
+Sending the reply here, rather than through TurnContext.send_activity, avoids botbuilder's
+per-turn msrest connector client and its thread-pooled `requests` call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from bot import teams_activity as ta
+from bot.runtime import Runtime
+from bot.teams_cards import (
+    CARD_CONTENT_TYPE,
+    card_for_update,
+    notice_card,
+    plain_text,
+    poll_card,
+    render_reply,
+)
+from bot.teams_connector import BotConnectorClient
+from bot.teams_messenger import PLATFORM, address_activity
+from handlers.events import ChatEvent, EventKind, Reply
+from handlers.ports import DeliveryError
+from storage.repositories import conversations
+
+log = logging.getLogger(__name__)
+
+MEMBER_TTL = 3600.0
+CACHE_SIZE = 20_000
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+ERROR_TYPE = "application/vnd.microsoft.error"
+
+# The few words the adapter says itself (everything else comes from the handlers' catalog).
+_WORDS = {
+    "nb": {
+        "not_yours": "Dette skjemaet er noen andres. Skriv `runde` for å åpne ditt eget.",
+        "stale": "Denne knappen virker ikke lenger. Skriv `hjelp` for å se hva jeg kan.",
+        "cancelled": "Ingen endringer ble lagret.",
+        "error": "Beklager, noe gikk galt hos meg, og ingenting ble lagret. Prøv igjen om litt.",
+    },
+    "en": {
+        "not_yours": "This form belongs to someone else. Type `runde` to open your own.",
+        "stale": "This button no longer works. Type `hjelp` to see what I can do.",
+        "cancelled": "Nothing was changed.",
+        "error": "Sorry, something went wrong on my side and nothing was saved. Please try again shortly.",
+    },
+}
+
+
+def _words(locale: str | None) -> dict[str, str]:
+    return _WORDS["en" if (locale or "").lower().startswith("en") else "nb"]
+
+
+class _LRU:
+    """A small bounded cache with expiry, so one process does not re-fetch or re-store per turn."""
+
+    def __init__(self, size: int = CACHE_SIZE, ttl: float | None = None) -> None:
+        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self.size = size
+        self.ttl = ttl
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        item = self._data.get(key)
+        if item is None:
+            return False, None
+        expires, value = item
+        if self.ttl is not None and expires < time.monotonic():
+            del self._data[key]
+            return False, None
+        self._data.move_to_end(key)
+        return True, value
+
+    def put(self, key: Any, value: Any) -> None:
+        expires = time.monotonic() + (self.ttl or 0.0)
+        self._data[key] = (expires, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+
+def invoke_message(text: str) -> dict[str, Any]:
+    """An `adaptiveCard/action` answer that shows a short message to the person who clicked."""
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
+
+
+def invoke_card(card: dict[str, Any]) -> dict[str, Any]:
+    """An `adaptiveCard/action` answer that replaces the clicked card."""
+    return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
+
+
+def invoke_error(status: int, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "type": ERROR_TYPE, "value": {"code": "BadRequest", "message": message}}
+
+
+class TeamsTurns:
+    """The work of each kind of Teams activity, given the raw activity JSON."""
+
+    def __init__(self, runtime: Runtime, client: BotConnectorClient) -> None:
+        self.runtime = runtime
+        self.client = client
+        self._members = _LRU(ttl=MEMBER_TTL)
+        self._stored_refs = _LRU()
+        self._synced_bindings = _LRU()
+
+    # -- the turn kinds ------------------------------------------------------------------------
+
+    async def on_message(self, activity: Mapping[str, Any]) -> None:
+        action = ta.card_action_of(activity) if activity.get("value") else None
+        if action is not None:  # Action.Submit from an older client: a message with `value`
+            await self._card_action_by_message(activity, action)
+            return
+        event = ta.message_event(activity)
+        if event is None:
+            return
+        await self.remember(activity)
+        event = await self._with_email(activity, event)
+        reply = await self._handle(event)
+        await self._sync_binding(activity)
+        await self.send_reply(activity, reply)
+
+    async def on_edit(self, activity: Mapping[str, Any]) -> None:
+        event = ta.edit_event(activity)
+        if event is not None:
+            reply = await self._handle(event)
+            await self.send_reply(activity, reply, thread_only=True)
+
+    async def on_delete(self, activity: Mapping[str, Any]) -> None:
+        event = ta.delete_event(activity)
+        if event is not None:
+            reply = await self._handle(event)
+            await self.send_reply(activity, reply, thread_only=True)
+
+    async def on_installed(self, activity: Mapping[str, Any]) -> None:
+        """The bot was added to a team, channel or chat: remember where, and say how to set up."""
+        await self.remember(activity)
+        reply = await self._handle(ta.installed_event(activity))
+        await self._sync_binding(activity)
+        if not reply.text and not reply.poll and not reply.form:
+            return
+        address = ta.address_of(activity)
+        reference = ta.channel_reference(address)
+        for out in render_reply(reply):
+            await self._send(
+                self.client.send_to_conversation(
+                    address.service_url,
+                    address.channel_id,
+                    address_activity(out, reference, address.channel_id),
+                )
+            )
+
+    async def on_card_action(self, activity: Mapping[str, Any]) -> dict[str, Any]:
+        """`adaptiveCard/action` (Action.Execute): returns the invoke answer's body."""
+        action = ta.card_action_of(activity)
+        locale = ta.locale_of(activity)
+        if action is None:
+            return invoke_message(_words(locale)["stale"])
+        if action.verb == ta.VERB_FORM_CANCEL:
+            return invoke_card(notice_card(_words(locale)["cancelled"]))
+        if action.verb == ta.VERB_FORM and action.data.get("owner") not in (
+            None,
+            "",
+            self._user_key(activity),
+        ):
+            return invoke_message(_words(locale)["not_yours"])
+        event = ta.card_event(activity, action)
+        if event is None:
+            return invoke_message(_words(locale)["stale"])
+        await self.remember(activity)
+        event = await self._with_email(activity, event)
+        reply = await self._handle(event)
+        if reply.effects and event.kind is not EventKind.COMMAND:
+            self._run_effects(reply)
+        if event.kind is EventKind.POLL_VOTE:
+            # The answer re-renders the card for the one who clicked; the reply's REFRESH_POLL
+            # effect updates every posted copy (this one too) for everyone else.
+            card = await self._poll_card(event) if reply.ok else None
+            if card is not None:
+                return invoke_card(card)
+            return invoke_message(plain_text(reply.text) or _words(locale)["stale"])
+        if event.kind is EventKind.FORM_SUBMIT:
+            if not reply.ok:  # refused (deadline passed, too long): keep the form and its text
+                return invoke_message(plain_text(reply.text) or _words(locale)["stale"])
+            if reply.form is not None:  # the handler wants the form shown again (e.g. too long)
+                return invoke_card(
+                    card_for_update(reply, self._user_key(activity)) or notice_card(reply.text)
+                )
+            return invoke_card(notice_card(reply.text))
+        # A button that runs a command: the answer goes to the conversation like a typed one.
+        await self.send_reply(activity, reply)
+        return invoke_message(plain_text(reply.text.split("\n", 1)[0]) if reply.text else "")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _card_action_by_message(self, activity: Mapping[str, Any], action: ta.CardAction) -> None:
+        """The same actions, arriving as an Action.Submit message: answer by message, and update the
+        card in place for a vote."""
+        if action.verb == ta.VERB_FORM_CANCEL:
+            return
+        if action.verb == ta.VERB_FORM and action.data.get("owner") not in (
+            None,
+            "",
+            self._user_key(activity),
+        ):
+            await self.send_reply(activity, Reply(text=_words(ta.locale_of(activity))["not_yours"]))
+            return
+        event = ta.card_event(activity, action)
+        if event is None:
+            return
+        await self.remember(activity)
+        event = await self._with_email(activity, event)
+        reply = await self._handle(event)
+        if event.kind is EventKind.POLL_VOTE and reply.ok:
+            if reply.effects:
+                self._run_effects(reply)  # the card updates in place; no chatter in the channel
+            return
+        await self.send_reply(activity, reply)
+
+    async def _poll_card(self, event: ChatEvent) -> dict[str, Any] | None:
+        """The poll's card as it stands now (after the vote), in the clicker's language."""
+        if event.action is None:
+            return None
+        try:
+            from handlers.effects import load_poll_view
+        except ImportError:  # pragma: no cover - only while handlers/effects.py is being written
+            return None
+        view = await load_poll_view(self.runtime.ctx, event.action.poll_id, event.locale)
+        return poll_card(view) if view is not None else None
+
+    def _user_key(self, activity: Mapping[str, Any]) -> str:
+        sender = activity.get("from")
+        return ta.user_key_id(sender) if isinstance(sender, dict) else ""
+
+    async def _handle(self, event: ChatEvent) -> Reply:
+        """The one handler entry point; a crash there is logged and answered with an apology."""
+        try:
+            from handlers.dispatch import handle
+        except ImportError:  # pragma: no cover - only while handlers/dispatch.py is being written
+            log.warning("handlers.dispatch is not available; Teams event %s ignored", event.kind)
+            return Reply(text="")
+        try:
+            return await handle(event, self.runtime.ctx)
+        except Exception:
+            log.exception("handler failed for Teams %s event %s", event.kind, event.event_id)
+            return Reply(text=_words(event.locale)["error"], ok=False)
+
+    async def send_reply(
+        self, activity: Mapping[str, Any], reply: Reply, *, thread_only: bool = False
+    ) -> None:
+        """Answer in the conversation the activity came from: in a channel, in its thread; in a
+        chat, as a reply. Then run the reply's effects after the turn."""
+        outs = render_reply(reply, owner=self._user_key(activity))
+        if outs:
+            address = ta.address_of(activity)
+            activity_id = ta._str(activity.get("id"))
+            recipient = activity.get("from") if isinstance(activity.get("from"), dict) else None
+            reference = ta.channel_reference(address)
+            reference["locale"] = ta.locale_of(activity)
+            for out in outs:
+                body = address_activity(out, reference, address.conversation_id)
+                if recipient:
+                    body["recipient"] = {k: recipient[k] for k in ("id", "name") if k in recipient}
+                if activity_id and not (thread_only and not address.thread_root):
+                    body["replyToId"] = activity_id
+                    await self._send(
+                        self.client.reply_to_activity(
+                            address.service_url, address.conversation_id, activity_id, body
+                        )
+                    )
+                else:
+                    await self._send(
+                        self.client.send_to_conversation(address.service_url, address.conversation_id, body)
+                    )
+        if reply.effects:
+            self._run_effects(reply)
+
+    def _run_effects(self, reply: Reply) -> None:
+        try:
+            from handlers.effects import run_effects
+        except ImportError:  # pragma: no cover - only while handlers/effects.py is being written
+            log.warning("handlers.effects is not available; %d effects dropped", len(reply.effects))
+            return
+        self.runtime.spawn(run_effects(reply.effects, self.runtime.ctx), name="teams-effects")
+
+    async def _send(self, call: Any) -> str:
+        """A send whose failure must not fail the turn: the handler's work is already committed."""
+        try:
+            return str(await call or "")
+        except DeliveryError as exc:
+            log.warning("Teams delivery failed: %s", exc)
+            return ""
+
+    # -- identity and references ---------------------------------------------------------------
+
+    async def _with_email(self, activity: Mapping[str, Any], event: ChatEvent) -> ChatEvent:
+        """The sender's e-mail, and each mentioned person's Entra id and e-mail, from the
+        connector's member lookup, so handlers can link both to the roster."""
+        address = ta.address_of(activity)
+        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
+        assert isinstance(sender, dict)
+        changes: dict[str, Any] = {}
+        if ta._str(sender.get("id")):
+            _aad, email = await self.member_info(address, ta._str(sender.get("id")))
+            if email:
+                changes["user_email"] = email
+        if event.mentions:
+            mentions = []
+            for mention in event.mentions:
+                aad, email = await self.member_info(address, mention.user_id)
+                mentions.append(
+                    dataclasses.replace(mention, user_id=aad or mention.user_id, email=email or mention.email)
+                )
+            changes["mentions"] = tuple(mentions)
+        return dataclasses.replace(event, **changes) if changes else event
+
+    async def email_of(self, activity: Mapping[str, Any]) -> str | None:
+        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
+        assert isinstance(sender, dict)
+        return (await self.member_info(ta.address_of(activity), ta._str(sender.get("id"))))[1]
+
+    async def member_info(self, address: ta.TeamsAddress, user_id: str) -> tuple[str | None, str | None]:
+        """(Entra object id, e-mail) of a team or chat member, through the connector:
+        GET {serviceUrl}/v3/conversations/{id}/members/{userId}. Cached per user for an hour;
+        (None, None) when the connector does not know them."""
+        if not user_id:
+            return None, None
+        key = (address.tenant_id, user_id)
+        hit, value = self._members.get(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        roster = address.team_id or address.channel_id
+        try:
+            member = await self.client.get_member(address.service_url, roster, user_id)
+        except DeliveryError as exc:
+            log.info("member lookup for %s failed: %s", user_id, exc)
+            return None, None
+        email: str | None = None
+        aad: str | None = None
+        if member:
+            aad = ta._str(member.get("aadObjectId")) or None
+            for field in ("email", "userPrincipalName"):
+                candidate = member.get(field)
+                if isinstance(candidate, str) and "@" in candidate and len(candidate) <= 320:
+                    email = candidate.strip().lower()
+                    break
+        self._members.put(key, (aad, email))
+        return aad, email
+
+    async def remember(self, activity: Mapping[str, Any]) -> None:
+        """Store the conversation reference of the sender and of the channel, when new or changed
+        (a per-process cache keeps this to one write per user, not one per message)."""
+        address = ta.address_of(activity)
+        pending: list[tuple[str, dict[str, Any]]] = []
+        for key, reference in ta.conversation_references(activity):
+            fingerprint = json.dumps(reference, sort_keys=True)
+            hit, seen = self._stored_refs.get((address.tenant_id, key))
+            if not (hit and seen == fingerprint):
+                pending.append((key, reference))
+        if not pending:
+            return
+        async with self.runtime.db.write() as session:
+            for key, reference in pending:
+                await conversations.save_reference(session, PLATFORM, address.tenant_id, key, reference)
+        for key, reference in pending:
+            self._stored_refs.put((address.tenant_id, key), json.dumps(reference, sort_keys=True))
+
+    async def _sync_binding(self, activity: Mapping[str, Any]) -> None:
+        """Keep ChannelBinding.reference of a bound channel current, so the bot can post there."""
+        address = ta.address_of(activity)
+        if address.conversation_type not in ("channel", "groupChat"):
+            return
+        reference = ta.channel_reference(address)
+        fingerprint = json.dumps(reference, sort_keys=True)
+        cache_key = (address.tenant_id, address.channel_id)
+        hit, seen = self._synced_bindings.get(cache_key)
+        if hit and seen == fingerprint:
+            return
+        async with self.runtime.db.session() as session:
+            from storage.repositories import groups
+
+            binding = await groups.find_binding(session, PLATFORM, address.tenant_id, address.channel_id)
+            if binding is None:
+                return  # not bound (yet): look again next time
+            current = binding.reference
+        if current != reference:
+            async with self.runtime.db.write() as session:
+                await conversations.sync_binding_reference(
+                    session, PLATFORM, address.tenant_id, address.channel_id, reference
+                )
+        self._synced_bindings.put(cache_key, fingerprint)

@@ -1,0 +1,126 @@
+"""Conversation references: where the bot can reach a Teams user or channel later.
+
+Keys are `user:<aadObjectId or id>` and `channel:<id>`. A user's 1:1 chat reference is worth
+more than the channel reference they were last seen in (it lets a reminder go out without
+creating a conversation), so a channel sighting never overwrites a personal one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelBinding, ConversationReference, Platform
+
+
+def user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def channel_key(channel_id: str) -> str:
+    return f"channel:{channel_id}"
+
+
+def is_personal(reference: dict[str, Any] | None) -> bool:
+    conversation = (reference or {}).get("conversation")
+    return isinstance(conversation, dict) and conversation.get("conversationType") == "personal"
+
+
+async def find_reference(
+    session: AsyncSession, platform: str, workspace_id: str, key: str
+) -> dict[str, Any] | None:
+    stmt = select(ConversationReference.reference).where(
+        ConversationReference.platform == Platform(platform),
+        ConversationReference.workspace_id == workspace_id,
+        ConversationReference.key == key,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_user_reference_any_workspace(
+    session: AsyncSession, platform: str, user_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """(workspace, reference) for a user whose tenant the caller does not know."""
+    stmt = (
+        select(ConversationReference.workspace_id, ConversationReference.reference)
+        .where(
+            ConversationReference.platform == Platform(platform),
+            ConversationReference.key == user_key(user_id),
+        )
+        .order_by(ConversationReference.updated_at.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def save_reference(
+    session: AsyncSession, platform: str, workspace_id: str, key: str, reference: dict[str, Any]
+) -> bool:
+    """Insert or update; returns whether anything changed. A personal (1:1) reference for a user
+    is only replaced by another personal one."""
+    stmt = select(ConversationReference).where(
+        ConversationReference.platform == Platform(platform),
+        ConversationReference.workspace_id == workspace_id,
+        ConversationReference.key == key,
+    )
+    existing = (await session.execute(stmt)).scalar_one_or_none()
+    if existing is None:
+        row = ConversationReference(
+            platform=Platform(platform), workspace_id=workspace_id, key=key, reference=reference
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # a concurrent twin inserted it first: update that one instead
+            return await save_reference(session, platform, workspace_id, key, reference)
+        return True
+    if key.startswith("user:") and is_personal(existing.reference) and not is_personal(reference):
+        merged = dict(existing.reference)
+        if reference.get("serviceUrl") and reference.get("serviceUrl") != merged.get("serviceUrl"):
+            merged["serviceUrl"] = reference["serviceUrl"]
+            existing.reference = merged
+            return True
+        return False
+    if existing.reference == reference:
+        return False
+    existing.reference = reference
+    return True
+
+
+async def references_in_workspace(
+    session: AsyncSession, platform: str, workspace_id: str, prefix: str = "channel:"
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every stored reference of one kind in a tenant (to find a team's member list)."""
+    stmt = (
+        select(ConversationReference.key, ConversationReference.reference)
+        .where(
+            ConversationReference.platform == Platform(platform),
+            ConversationReference.workspace_id == workspace_id,
+            ConversationReference.key.startswith(prefix),
+        )
+        .order_by(ConversationReference.updated_at.desc())
+    )
+    return [(k, r) for k, r in (await session.execute(stmt)).all()]
+
+
+async def sync_binding_reference(
+    session: AsyncSession, platform: str, workspace_id: str, channel_id: str, reference: dict[str, Any]
+) -> bool | None:
+    """Keep a bound channel's ChannelBinding.reference current. None: the channel is not bound;
+    otherwise whether it changed."""
+    stmt = select(ChannelBinding).where(
+        ChannelBinding.platform == Platform(platform),
+        ChannelBinding.workspace_id == workspace_id,
+        ChannelBinding.channel_id == channel_id,
+    )
+    binding = (await session.execute(stmt)).scalar_one_or_none()
+    if binding is None:
+        return None
+    if binding.reference == reference:
+        return False
+    binding.reference = reference
+    return True
