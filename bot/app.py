@@ -43,8 +43,12 @@ async def draft_download(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME_KEY]
     token = runtime.links.read(request.match_info["token"])
     if token is None:
-        return web.Response(status=404, text="Lenken er ugyldig eller utløpt. / The link is invalid or expired.")
-    draft = await compile_draft(runtime.db, token.meeting_id, token.fmt, locale=token.locale, now=runtime.ctx.now())
+        return web.Response(
+            status=404, text="Lenken er ugyldig eller utløpt. / The link is invalid or expired."
+        )
+    draft = await compile_draft(
+        runtime.db, token.meeting_id, token.fmt, locale=token.locale, now=runtime.ctx.now()
+    )
     if draft is None:
         return web.Response(status=404, text="Fant ikke møtet. / Meeting not found.")
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
@@ -52,8 +56,12 @@ async def draft_download(request: web.Request) -> web.Response:
         headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     else:
         headers["Content-Disposition"] = f'attachment; filename="{draft.filename}"'
-    return web.Response(body=draft.content, content_type=draft.mime_type.split(";")[0], charset=(
-        "utf-8" if draft.mime_type.startswith("text/") else None), headers=headers)
+    return web.Response(
+        body=draft.content,
+        content_type=draft.mime_type.split(";")[0],
+        charset=("utf-8" if draft.mime_type.startswith("text/") else None),
+        headers=headers,
+    )
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
 
     demo = sub.add_parser("demo", help="run the whole story offline and write the draft as md, html, docx")
-    demo.add_argument("--out", type=Path, default=Path("out"), help="folder for the draft files (default out/)")
+    demo.add_argument(
+        "--out", type=Path, default=Path("out"), help="folder for the draft files (default out/)"
+    )
     demo.add_argument("--database", default=None, help="database URL (default: a fresh SQLite file in --out)")
     demo.add_argument("--locale", default="nb", choices=["nb", "en"], help="language of the draft")
     demo.add_argument("--quiet", action="store_true", help="no progress display, no Markdown on stdout")
@@ -195,8 +197,11 @@ def _serve(settings: Settings, host: str, port: int, scheduler: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_default = (
+        logging.WARNING if args.command in ("demo", "referat", "manifest", "remind") else logging.INFO
+    )
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else quiet_default,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("aiosqlite", "msrest", "urllib3", "apscheduler.executors.default"):
@@ -207,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return asyncio.run(run_demo(out=args.out, database=args.database, locale=args.locale, quiet=args.quiet))
+        return asyncio.run(
+            run_demo(out=args.out, database=args.database, locale=args.locale, quiet=args.quiet)
+        )
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "roster":
@@ -233,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from bot.teams_manifest import build_teams_package
 
-        path = build_teams_package(args.app_id, url, args.output)
+        try:
+            path = build_teams_package(args.app_id, url, args.output)
+        except ValueError as exc:
+            print(f"referent: {exc}", file=sys.stderr)
+            return 2
         print(f"Wrote {path}")
         return 0
     return 2  # pragma: no cover - argparse enforces the choices

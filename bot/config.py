@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, alias="REFERENT_MAX_BODY_BYTES")
     reminder_interval_seconds: int = Field(default=300, alias="REFERENT_REMINDER_INTERVAL")
     retention_days: int | None = Field(default=None, alias="REFERENT_RETENTION_DAYS")
+    # Where the Teams adapter fetches its bot token; default: Microsoft's endpoint for the app type.
+    teams_token_url: str | None = Field(default=None, alias="REFERENT_TEAMS_TOKEN_URL")
 
     @property
     def slack_enabled(self) -> bool:

@@ -68,7 +68,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+    # SQLAlchemy reads this as a plain class attribute.
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}  # noqa: RUF012
 
 
 class Platform(enum.StrEnum):
@@ -145,7 +146,9 @@ class Group(Base):
     retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    bindings: Mapped[list[ChannelBinding]] = relationship(back_populates="group", cascade="all, delete-orphan")
+    bindings: Mapped[list[ChannelBinding]] = relationship(
+        back_populates="group", cascade="all, delete-orphan"
+    )
     members: Mapped[list[Member]] = relationship(back_populates="group", cascade="all, delete-orphan")
 
 
@@ -228,7 +231,9 @@ class Meeting(Base):
     chair_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
-    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"), default=MeetingStatus.OPEN)
+    status: Mapped[MeetingStatus] = mapped_column(
+        _enum(MeetingStatus, "meeting_status"), default=MeetingStatus.OPEN
+    )
     deadline_override: Mapped[datetime | None] = mapped_column(default=None)
     papers_url: Mapped[str | None] = mapped_column(String(500), default=None)
     round_question: Mapped[str | None] = mapped_column(Text, default=None)
@@ -333,10 +338,14 @@ class FollowUp(Base):
         ForeignKey("agenda_items.id", ondelete="SET NULL"), default=None
     )
     text: Mapped[str] = mapped_column(Text)
-    owner_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
+    owner_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
     owner_text: Mapped[str | None] = mapped_column(String(300), default=None)
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
-    status: Mapped[FollowUpStatus] = mapped_column(_enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.OPEN)
+    status: Mapped[FollowUpStatus] = mapped_column(
+        _enum(FollowUpStatus, "follow_up_status"), default=FollowUpStatus.OPEN
+    )
     created_by_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
@@ -350,7 +359,9 @@ class Poll(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
-    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), default=None)
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"), default=None
+    )
     question: Mapped[str] = mapped_column(Text)
     is_work_groups: Mapped[bool] = mapped_column(Boolean, default=True)
     multiple: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -432,7 +443,9 @@ class ReminderLog(Base):
     # 0 for channel-wide messages (summary, secretariat): NULL would defeat the unique key.
     member_id: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(64))
-    state: Mapped[ReminderState] = mapped_column(_enum(ReminderState, "reminder_state"), default=ReminderState.CLAIMED)
+    state: Mapped[ReminderState] = mapped_column(
+        _enum(ReminderState, "reminder_state"), default=ReminderState.CLAIMED
+    )
     claimed_by: Mapped[str] = mapped_column(String(200), default="")
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
