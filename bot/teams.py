@@ -299,7 +299,7 @@ def token_provider(settings: Settings, token_url: str | None = None) -> TokenPro
 def connector_client(settings: Settings) -> BotConnectorClient:
     """The one pooled Bot Connector client of this process, with the bot's token source."""
     token_url = (
-        getattr(settings, "teams_token_url", None) or os.environ.get("REFERENT_TEAMS_TOKEN_URL") or None
+        settings.teams_token_url or None
     )
     return BotConnectorClient(token_provider(settings, token_url), require_https=settings.teams_authenticated)
 
