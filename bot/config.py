@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, alias="REFERENT_MAX_BODY_BYTES")
     reminder_interval_seconds: int = Field(default=300, alias="REFERENT_REMINDER_INTERVAL")
     retention_days: int | None = Field(default=None, alias="REFERENT_RETENTION_DAYS")
+    # Known send rates for reminder fan-out, "slack=20,teams=30" (messages/second), to pace
+    # rather than provoke 429s. Unset: send as fast as allowed and honour Retry-After.
+    reminder_rates: str = Field(default="", alias="REFERENT_REMINDER_RATES")
     # Where the Teams adapter fetches its bot token; default: Microsoft's endpoint for the app type.
     teams_token_url: str | None = Field(default=None, alias="REFERENT_TEAMS_TOKEN_URL")
 
@@ -45,6 +48,19 @@ class Settings(BaseSettings):
     @property
     def teams_authenticated(self) -> bool:
         return bool(self.microsoft_app_id)
+
+    def reminder_rate_map(self) -> dict[str, float]:
+        """`reminder_rates` parsed; malformed parts are ignored rather than stopping the server."""
+        rates: dict[str, float] = {}
+        for part in self.reminder_rates.split(","):
+            platform, _, value = part.partition("=")
+            try:
+                rate = float(value)
+            except ValueError:
+                continue
+            if platform.strip() and rate > 0:
+                rates[platform.strip().lower()] = rate
+        return rates
 
     def signing_key(self) -> str:
         return (

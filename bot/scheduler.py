@@ -22,6 +22,7 @@ from handlers.i18n import format_moment
 from handlers.reminders import Outcome, PassOptions, PassReport, PlannedReminder, run_reminder_pass
 from handlers.reminders.messages import lang, rt
 from handlers.reminders.runner import default_worker_id
+from handlers.retention import purge
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,12 @@ MIN_INTERVAL_SECONDS = 10
 STARTUP_DELAY_SECONDS = 5.0  # let the server finish starting before the first pass
 
 
+RETENTION_JOB_ID = "referent-retention"
+
+
 def pass_options(runtime: Runtime) -> PassOptions:
-    """Options for the server's passes (the defaults; one place to tune them for a deployment)."""
-    return PassOptions()
+    """Options for the server's passes: the defaults, paced at the configured platform rates."""
+    return PassOptions(rates=runtime.settings.reminder_rate_map())
 
 
 async def reminder_job(runtime: Runtime, worker_id: str) -> None:
@@ -71,9 +75,34 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         next_run_time=datetime.now(UTC) + timedelta(seconds=STARTUP_DELAY_SECONDS),
         kwargs={"runtime": runtime, "worker_id": default_worker_id()},
     )
+    scheduler.add_job(
+        retention_job,
+        trigger="interval",
+        hours=6,
+        jitter=600,
+        id=RETENTION_JOB_ID,
+        name="retention purge",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=STARTUP_DELAY_SECONDS * 2),
+        kwargs={"runtime": runtime},
+    )
     scheduler.start()
     log.info("reminder pass scheduled every %d s", interval)
     return scheduler
+
+
+async def retention_job(runtime: Runtime) -> None:
+    """Delete meetings past their retention and old delivery ids; safe on several replicas
+    (deleting what another replica already deleted is a no-op)."""
+    try:
+        report = await purge(runtime.ctx, default_days=runtime.settings.retention_days)
+    except Exception:
+        log.exception("retention purge failed; the next run will try again")
+        return
+    if report.meetings_deleted:
+        log.info("retention: deleted %d meeting(s) past their retention", report.meetings_deleted)
 
 
 # --- `referent remind` -------------------------------------------------------------------------
