@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.scheduler import JOB_ID, remind_command, reminder_job, start_scheduler
+from bot.scheduler import JOB_ID, RETENTION_JOB_ID, remind_command, reminder_job, start_scheduler
 from handlers.context import HandlerContext
 from handlers.events import ChannelTarget, DirectTarget, Reply
 from handlers.ports import DeliveryError, Messenger
@@ -620,15 +620,15 @@ async def test_scheduler_runs_one_stable_job(sqlite_db: Database) -> None:
     runtime = _runtime(sqlite_db, interval=120)
     scheduler = start_scheduler(runtime)
     try:
-        jobs = scheduler.get_jobs()
-        assert [j.id for j in jobs] == [JOB_ID]
-        job = jobs[0]
+        jobs = {j.id: j for j in scheduler.get_jobs()}
+        assert set(jobs) == {JOB_ID, RETENTION_JOB_ID}
+        job = jobs[JOB_ID]
         assert job.max_instances == 1 and job.coalesce is True
         assert job.trigger.interval == timedelta(seconds=120)
         start_again = scheduler.add_job(
             reminder_job, "interval", seconds=60, id=JOB_ID, replace_existing=True, kwargs=job.kwargs
         )
-        assert start_again.id == JOB_ID and len(scheduler.get_jobs()) == 1
+        assert start_again.id == JOB_ID and len(scheduler.get_jobs()) == 2
     finally:
         scheduler.shutdown(wait=False)
 
