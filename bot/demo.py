@@ -391,8 +391,10 @@ async def _vote_teams(story: Story, votes: list[tuple[Person, int]]) -> None:
 
 
 async def _remind(story: Story, meeting_id: int) -> None:
+    """Run the reminder pass at each time the group's schedule names (working days, 09:00)."""
     from handlers.referat.deadline import submission_deadline
     from handlers.reminders.runner import run_reminder_pass
+    from handlers.reminders.schedule import deadline_reminders, rule_from_settings
     from storage.models import Group, Meeting
 
     async with story.server.runtime.db.session() as session:
@@ -401,10 +403,15 @@ async def _remind(story: Story, meeting_id: int) -> None:
         group = await session.get(Group, meeting.group_id)
         assert group is not None
         deadline = submission_deadline(meeting, group)
-    for days in (3, 1):
-        moment = (deadline - timedelta(days=days)).astimezone(TZ).replace(hour=9, minute=5)
-        report = await run_reminder_pass(story.server.runtime.ctx, now=moment.astimezone(UTC))
-        story.log.append(("Referent", "påminnelser", f"{moment:%d.%m %H:%M}: {len(report.sent)} sendt"))
+        rule = rule_from_settings(
+            group.reminder_offsets, group.reminder_time, group.timezone, group.reminders_enabled
+        )
+    for scheduled in deadline_reminders(deadline, rule):
+        moment = scheduled.at + timedelta(minutes=5)
+        report = await run_reminder_pass(story.server.runtime.ctx, now=moment)
+        local = moment.astimezone(TZ)
+        what = f"{local:%d.%m kl. %H.%M} ({scheduled.offset_days} d før fristen): {len(report.sent)} sendt"
+        story.log.append(("Referent", "påminnelser", what))
 
 
 async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool) -> int:

@@ -1,0 +1,61 @@
+"""`referent demo` is the story a new user sees first: run it whole and read its drafts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docx
+
+from bot.demo import run_demo
+
+
+async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path) -> None:
+    code = await run_demo(out=tmp_path, database=None, locale="nb", quiet=True)
+    assert code == 0
+
+    md_file = next(tmp_path.glob("referat-*.md"))
+    html_file = next(tmp_path.glob("referat-*.html"))
+    docx_file = next(tmp_path.glob("referat-*.docx"))
+    md = md_file.read_text(encoding="utf-8")
+    html = html_file.read_text(encoding="utf-8")
+
+    # House-style order, with the out-of-sequence Sak 11 discussed right after Sak 2.
+    order = [
+        "UTKAST",
+        "Tid:",
+        "Tilstede",
+        "Møteleder",
+        "Sak 1.",
+        "Sak 2.",
+        "Sak 11.",
+        "Sak 3.",
+        "Runde rundt bordet",
+        "Arbeidsgrupper",
+        "Oppfølging",
+        "Eventuelt",
+    ]
+    positions = [md.index(marker) for marker in order]
+    assert positions == sorted(positions)
+
+    # Posted on Slack (thread reply, edited) and on Teams (thread, @mention, 1:1 chat).
+    for text in (
+        "Søknad om",
+        "Lillestrøm: stor pågang",
+        "Bærum: ny arealstrategi",
+        "Innspill ønskes",
+        "Ski næringspark",
+        "Gjøvik: rekrutteringsprosjektet",
+        "Ringerike: ny gang- og sykkelbro",
+    ):
+        assert text in md, text
+    assert "Feil tråd" not in md  # deleted in Slack
+    assert "(vara for Mats Ødegård)" in md
+    # Member markup is inert everywhere.
+    assert "&lt;b&gt;regionale&lt;/b&gt;" in html and "<b>regionale</b>" not in html
+    assert "\\<kompetanse\\>" in md and "<!channel>" not in md
+    # Sign-ups from both platforms are in one poll.
+    assert "Ingrid Mørk (Bærum kommune)" in md.split("Arbeidsgrupper", 1)[1]
+    assert "Eirik Solbakken (Asker kommune)" in md.split("Arbeidsgrupper", 1)[1]
+
+    word = "\n".join(p.text for p in docx.Document(str(docx_file)).paragraphs)
+    assert "Ringerike: ny gang- og sykkelbro" in word and "Sak 11." in word
