@@ -49,13 +49,26 @@ class FollowUpCmd:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonRef:
+    """Someone named in a command: the name as written (without @), and the platform user id
+    when it was a real mention."""
+
+    name: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Present:
-    pass
+    """`tilstede` (me), or `tilstede @A @B` (the secretariat registering others)."""
+
+    people: tuple[PersonRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Excused:
-    pass
+    """`forfall` (me), or `forfall @A` (the secretariat registering others)."""
+
+    people: tuple[PersonRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from handlers.parsed import (
     MeetingStatusCmd,
     MyData,
     ParseError,
+    PersonRef,
     Present,
     Profile,
     Referat,
@@ -411,6 +412,34 @@ def _inner_owner(text: str, mentions: Sequence[Mention]) -> tuple[_Person | None
     return None, text
 
 
+def _people(rest: str, ctx: _Ctx, command: str) -> tuple[PersonRef, ...]:
+    """Everyone named with `@` (mentions first, else the typed name up to the next `@` or comma).
+    Words before the first `@` (a reason: "forfall syk") are ignored, as before."""
+    people: list[PersonRef] = []
+    i = 0
+    while i < len(rest):
+        if rest[i] != "@" or not _at_word_start(rest, i):
+            i += 1
+            continue
+        person = _mention_at(rest, i, ctx.mentions)
+        if person is not None:
+            people.append(PersonRef(person.name, person.user_id))
+            i = person.end
+            continue
+        end = len(rest)
+        for stop in ("@", ",", ";", "\n"):
+            found = rest.find(stop, i + 1)
+            if found != -1:
+                end = min(end, found)
+        name = _clean_person(rest[i + 1 : end])
+        if name:
+            if len(name) > NAME_LIMIT:
+                raise _fail("too_long", command, limit=str(NAME_LIMIT))
+            people.append(PersonRef(name))
+        i = end
+    return tuple(dict.fromkeys(people))
+
+
 def _vara(rest: str, ctx: _Ctx) -> Command:
     """`vara [for] @person`: a platform mention gives the user id; a typed name is kept as is."""
     text = rest.strip()
@@ -766,8 +795,8 @@ _HANDLERS: dict[str, Callable[[str, _Ctx], Command]] = {
     "runde": _runde,
     "innspill": _innspill,
     "oppfolging": _oppfolging,
-    "tilstede": lambda rest, ctx: Present(),
-    "forfall": lambda rest, ctx: Excused(),
+    "tilstede": lambda rest, ctx: Present(_people(rest, ctx, "tilstede")),
+    "forfall": lambda rest, ctx: Excused(_people(rest, ctx, "forfall")),
     "vara": _vara,
     "grupper": _grupper,
     "mote": _mote,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storage.db import Database
 from storage.models import Attendance, AttendanceStatus, Member
-from tests.transcript import KARI, OLA, PER, Person, TranscriptBot, count, rows, seed
+from tests.transcript import KARI, OLA, PER, SARA, Person, TranscriptBot, count, rows, seed
 
 
 async def _member(db: Database, first_name: str) -> Member:
@@ -80,3 +80,40 @@ async def test_no_meeting_to_attend(db: Database) -> None:
     await seed(bot, meeting=None)
     reply = await bot.say("forfall", as_=KARI)
     assert not reply.ok and "mote ny" in reply.text
+
+
+async def test_secretariat_registers_attendance_for_others(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("tilstede @Kari Nordmann @Per Berg", as_=SARA, mentions=[KARI.mention()])
+    assert reply.ok, reply.text
+    assert "Kari Nordmann" in reply.text and "Per Berg" in reply.text
+    reply = await bot.say("forfall @Ola Hansen", as_=SARA)
+    assert reply.ok, reply.text
+    kari, per, ola = [await _member(db, n) for n in ("Kari", "Per", "Ola")]
+    by_member = {a.member_id: a.status for a in await rows(db, Attendance)}
+    assert by_member == {
+        kari.id: AttendanceStatus.PRESENT,
+        per.id: AttendanceStatus.PRESENT,
+        ola.id: AttendanceStatus.EXCUSED,
+    }
+
+
+async def test_a_member_cannot_register_others_and_unknown_names_store_nothing(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    refused = await bot.say("tilstede @Per Berg", as_=KARI)
+    assert not refused.ok and "sekretariat" in refused.text.lower()
+    unknown = await bot.say("tilstede @Kari Nordmann @Ingen Slik", as_=SARA)
+    assert not unknown.ok and "Ingen Slik" in unknown.text
+    assert await count(db, Attendance) == 0  # Kari was found, but a refused command stores nothing
+
+
+async def test_a_reason_after_forfall_is_still_my_own_forfall(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("forfall syk i dag", as_=KARI)
+    assert reply.ok, reply.text
+    kari = await _member(db, "Kari")
+    (row,) = await rows(db, Attendance)
+    assert row.member_id == kari.id and row.status == AttendanceStatus.EXCUSED

@@ -1074,3 +1074,16 @@ def test_runde_text_round_trips(body: str) -> None:
     result = _parse("runde " + body, (), TODAY)
     if isinstance(result, Round) and not result.nothing and result.text:
         assert result.text == body
+
+
+def test_attendance_for_others_by_mention_and_by_typed_name() -> None:
+    from handlers.events import Mention
+    from handlers.parsed import PersonRef
+
+    kari = Mention("U1", "Kari Nordmann")
+    assert parse("tilstede @Kari Nordmann @Per Berg, @Åse Øvre", mentions=[kari]) == Present(
+        (PersonRef("Kari Nordmann", "U1"), PersonRef("Per Berg"), PersonRef("Åse Øvre"))
+    )
+    assert parse("forfall @Kari Nordmann", mentions=[kari]) == Excused((PersonRef("Kari Nordmann", "U1"),))
+    assert parse("forfall syk i dag") == Excused()
+    assert parse("tilstede") == Present()

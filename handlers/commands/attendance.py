@@ -6,13 +6,20 @@ they replace is marked excused (unless they said otherwise), so they get no remi
 
 from __future__ import annotations
 
-from handlers.commands.common import answer, find_person, meeting_label, refuse, upcoming_meeting
+from handlers.commands.common import (
+    answer,
+    find_person,
+    meeting_label,
+    refuse,
+    require_secretariat,
+    upcoming_meeting,
+)
 from handlers.context import HandlerContext
 from handlers.events import Reply
-from handlers.i18n import t
+from handlers.i18n import join_names, t
 from handlers.identity import Scope, ensure_member
-from handlers.parsed import Excused, Present, Substitute
-from storage.models import AttendanceStatus, Meeting
+from handlers.parsed import Excused, PersonRef, Present, Substitute
+from storage.models import AttendanceStatus, Meeting, Role
 from storage.repositories import attendance as attendance_repo
 
 
@@ -23,7 +30,31 @@ async def _meeting(scope: Scope) -> Meeting | Reply:
     return meeting
 
 
+async def _register_others(
+    scope: Scope, people: tuple[PersonRef, ...], status: AttendanceStatus, command: str
+) -> Reply:
+    """The secretariat (or the chair) registers attendance for others, e.g. from the meeting's
+    participant list. Every name must be found, or nothing is stored."""
+    refused = await require_secretariat(scope, command, also=(Role.CHAIR,))
+    if refused is not None:
+        return refused
+    meeting = await _meeting(scope)
+    if isinstance(meeting, Reply):
+        return meeting
+    names: list[str] = []
+    for person_ref in people:
+        person = await find_person(scope, person_ref.name, person_ref.user_id)
+        if isinstance(person, Reply):
+            return person
+        await attendance_repo.set_attendance(scope.session, meeting.id, person.id, status, now=scope.now)
+        names.append(person.name)
+    key = "attendance.present_others" if status == AttendanceStatus.PRESENT else "attendance.excused_others"
+    return answer(scope, key, names=join_names(names, scope.locale), meeting=meeting_label(scope, meeting))
+
+
 async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
+    if cmd.people:
+        return await _register_others(scope, cmd.people, AttendanceStatus.PRESENT, "tilstede")
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting
@@ -35,6 +66,8 @@ async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
 
 
 async def excused(cmd: Excused, scope: Scope, ctx: HandlerContext) -> Reply:
+    if cmd.people:
+        return await _register_others(scope, cmd.people, AttendanceStatus.EXCUSED, "forfall")
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting
