@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from aiohttp import web
@@ -64,6 +65,31 @@ async def draft_download(request: web.Request) -> web.Response:
     )
 
 
+_heap_collected = False
+
+
+def settle_heap() -> None:
+    """Move everything allocated while starting up (the imported modules of SQLAlchemy, Babel,
+    Bolt, botbuilder, Alembic: ~175,000 long-lived objects) out of the garbage collector's
+    reach. Otherwise every full collection walks them all again: under load, a 90 ms pause
+    about twice a second, which was the p99 of the Slack path.
+
+    The full collection first also sets the collector's measure of how much is long-lived, so
+    that later full collections stay rare. Once per process is enough (tests start many
+    servers in one)."""
+    global _heap_collected
+    if not _heap_collected:
+        gc.collect()
+        _heap_collected = True
+    gc.freeze()
+
+
+def release_heap() -> None:
+    """Undo `settle_heap` when the server stops (tests start many in one process: what a stopped
+    server leaves behind must be collectable again)."""
+    gc.unfreeze()
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
     runtime = runtime or Runtime(settings)
     app = web.Application(client_max_size=settings.max_body_bytes)
@@ -80,9 +106,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             log.info("empty SQLite database: migrating")
             await runtime.db.migrate()
+        settle_heap()
 
     async def _cleanup(_app: web.Application) -> None:
         await runtime.close()
+        release_heap()
 
     app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)

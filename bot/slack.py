@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,10 +44,10 @@ from bot.slack_blocks import (
 from bot.slack_messenger import TRANSIENT, SlackMessenger, UserDirectory, make_client, open_session
 from bot.slack_text import strip_leading_mention, to_plain_resolving
 from handlers.command_table import lookup, slash_commands
-from handlers.dispatch import handle
+from handlers.dispatch import handle, is_retryable
 from handlers.effects import run_effects
 from handlers.events import ChatEvent, EffectKind, EventKind, PollAction, Reply
-from storage.repositories.channel_messages import COLLECTION, find_message
+from storage.repositories.channel_messages import COLLECTION, cached_message
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,82 @@ def shape_problem(body: dict[str, Any]) -> str | None:
 
 class BadPayload(Exception):
     """A signed request whose payload lacks what its type promises: answered 400, never 500."""
+
+
+class RetryLater(Exception):
+    """Storage was unavailable and nothing was stored: answered 503, so Slack redelivers the
+    event (immediately, after a minute, after five) rather than taking it as handled."""
+
+
+# Slack retries a failed Events API delivery three times; the last one is answered even when
+# storage is still down, with an apology the user sees, so nothing is lost silently.
+LAST_SLACK_RETRY = 3
+
+
+def retry_num(request: AsyncBoltRequest) -> int:
+    """Which redelivery this is (0 for the first delivery), from X-Slack-Retry-Num."""
+    values = request.headers.get("x-slack-retry-num") or []
+    try:
+        return int(values[0]) if values else 0
+    except ValueError:
+        return 0
+
+
+class AnswerDeadlines:
+    """Waits for a handler until it is done or Slack's answer window has passed, whichever comes
+    first. One sweeper for every request in flight, instead of `asyncio.wait(timeout=…)` with a
+    timer each: under load those timers, pushed onto and cancelled from the event loop's heap
+    thousands of times a second, cost more than the rest of the adapter. The sweeper ticks every
+    `tick` seconds, so a late answer is noticed at most that much after `seconds`."""
+
+    def __init__(self, seconds: float, tick: float = 0.05) -> None:
+        self.seconds = seconds
+        self.tick = tick
+        # (deadline, waiter) in arrival order, which is deadline order (every wait is as long).
+        self._waiting: deque[tuple[float, asyncio.Future[bool]]] = deque()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def in_time(self, task: asyncio.Future[Any]) -> bool:
+        """True when `task` finished within the window, False when the window closed first."""
+        if task.done():
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+
+        def finished(_task: asyncio.Future[Any]) -> None:
+            if not waiter.done():
+                waiter.set_result(True)
+
+        task.add_done_callback(finished)
+        self._waiting.append((loop.time() + self.seconds, waiter))
+        if self._sweeper is None:
+            self._sweeper = loop.create_task(self._sweep(), name="slack-answer-deadlines")
+        try:
+            return await waiter
+        finally:
+            task.remove_done_callback(finished)
+
+    def close(self) -> None:
+        """Stop the sweeper (at shutdown); whoever still waits is told the window has closed."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        while self._waiting:
+            _deadline, waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(False)
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                await asyncio.sleep(self.tick)
+                now = loop.time()
+                while self._waiting and (self._waiting[0][1].done() or self._waiting[0][0] <= now):
+                    _deadline, waiter = self._waiting.popleft()
+                    if not waiter.done():
+                        waiter.set_result(False)
+        finally:
+            self._sweeper = None
 
 
 def _text_field(data: Any, key: str, *, required: bool = True) -> str:
@@ -177,12 +254,16 @@ class SlackAdapter:
         self.messenger = SlackMessenger(self.client, self.users)
         self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self._session_lock = asyncio.Lock()
+        self.deadlines = AnswerDeadlines(ANSWER_DEADLINE_SECONDS)
         self.app = AsyncApp(
             name="referent",
             client=self.client,
             signing_secret=settings.slack_signing_secret,
             process_before_response=True,
             logger=logging.getLogger("bot.slack.bolt"),
+            # `handle` checks the signature (and its 5-minute window) before Bolt sees a request,
+            # so it can answer 401 to a bad one; Bolt checking it again would only cost time.
+            request_verification_enabled=False,
         )
         self._register()
 
@@ -198,6 +279,7 @@ class SlackAdapter:
                 await open_session(self.client)
 
     async def close(self) -> None:
+        self.deadlines.close()
         session = self.client.session
         if session is not None and not session.closed:
             await session.close()
@@ -252,6 +334,9 @@ class SlackAdapter:
     async def _on_error(self, error: Exception) -> BoltResponse | None:
         if isinstance(error, BadPayload):
             return BoltResponse(status=400, body=json.dumps({"error": str(error)}))
+        if isinstance(error, RetryLater) or is_retryable(error):
+            log.warning("storage unavailable; asking Slack to redeliver: %s", error)
+            return BoltResponse(status=503, body=json.dumps({"error": "storage unavailable, retry later"}))
         log.error("Slack listener failed", exc_info=error)
         return None  # Bolt answers 500: Slack retries an event we could not commit
 
@@ -339,8 +424,7 @@ class SlackAdapter:
             return replace(where, locale=event.locale, command=command), await handle(event, self.runtime.ctx)
 
         task = asyncio.ensure_future(run())
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_DEADLINE_SECONDS)
-        if task in done:
+        if await self.deadlines.in_time(task):
             try:
                 return task.result()
             except Exception:
@@ -386,7 +470,10 @@ class SlackAdapter:
                 )
             else:
                 await ack()
-            self._spawn_follow_up(replace(shown, text="", buttons=(), links=(), poll=None, form=None), where)
+            if shown.files or shown.effects:  # the rest was in the ack
+                self._spawn_follow_up(
+                    replace(shown, text="", buttons=(), links=(), poll=None, form=None), where
+                )
         else:
             await ack()
             self._spawn_follow_up(shown, where)
@@ -466,13 +553,24 @@ class SlackAdapter:
 
     async def _is_collection_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
         """For edits and deletes: the handler would take the write queue (and record the event id)
-        for every edited thread message in the channel; this read keeps that to our own thread."""
-        async with self.runtime.db.session() as session:
-            message = await find_message(session, "slack", team_id, channel_id, thread_ts)
+        for every edited thread message in the channel; this read keeps that to our own thread.
+        With storage down it cannot tell: the handler gets the event, fails the same way, and the
+        answer asks Slack to redeliver (or, on the last retry, tells the user)."""
+        try:
+            message = await cached_message(self.runtime.db, "slack", team_id, channel_id, thread_ts)
+        except Exception as exc:
+            if is_retryable(exc):
+                return True
+            raise
         return message is not None and message.purpose == COLLECTION
 
     async def _on_message(
-        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
     ) -> None:
         subtype = event.get("subtype")
         team_id = context.team_id or _id_field(body, "team_id")
@@ -501,7 +599,7 @@ class SlackAdapter:
                 where = Where(
                     team_id, channel_id, user_id, chat_event.locale, is_direct=True, command=chat_event.text
                 )
-                await self._answer_event(chat_event, where, ack)
+                await self._answer_event(chat_event, where, ack, request)
                 return
             ts = _text_field(event, "ts")
             thread_ts = _opt_str(event, "thread_ts")
@@ -578,17 +676,27 @@ class SlackAdapter:
             await ack()
             return
         where = Where(team_id, channel_id, chat_event.user_id, chat_event.locale, thread_ts=thread_ts)
-        await self._answer_event(chat_event, where, ack)
+        await self._answer_event(chat_event, where, ack, request)
 
-    async def _answer_event(self, event: ChatEvent, where: Where, ack: AsyncAck) -> None:
-        """Events API: commit first, acknowledge second (a failure leaves Slack to retry), and show
-        the answer afterwards."""
+    async def _answer_event(
+        self, event: ChatEvent, where: Where, ack: AsyncAck, request: AsyncBoltRequest
+    ) -> None:
+        """Events API: commit first, acknowledge second, and show the answer afterwards. When
+        storage was down (nothing stored), answer 503 so Slack redelivers; on its last retry,
+        acknowledge and show the apology instead, so the user knows to post again."""
         reply = await handle(event, self.runtime.ctx)
+        if reply.retryable and retry_num(request) < LAST_SLACK_RETRY:
+            raise RetryLater(f"{event.kind} event {event.event_id}")
         await ack()
         self._spawn_follow_up(reply, where)
 
     async def _on_mention(
-        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
     ) -> None:
         user_id = event.get("user")
         if event.get("bot_id") or not isinstance(user_id, str) or user_id == context.bot_user_id:
@@ -611,7 +719,7 @@ class SlackAdapter:
         where = Where(
             team_id, channel_id, user_id, chat_event.locale, thread_ts=thread_ts, command=chat_event.text
         )
-        await self._answer_event(chat_event, where, ack)
+        await self._answer_event(chat_event, where, ack, request)
 
     async def _on_member_joined(
         self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext

@@ -1,14 +1,21 @@
 """The one entry point both adapters call: `handle(event, ctx) -> Reply`, for every EventKind.
 
 The order of work for a command: find the group from the channel binding (or, in a 1:1 chat,
-from the user's memberships), parse the line with today's date in the group's time zone, then
-run the command in one transaction. Rules kept here, so no command can forget them:
+from the user's memberships) through the read cache, parse the line with today's date in the
+group's time zone, then run the command in one transaction. Rules kept here, so no command can
+forget them:
 
 - nothing outside the bound group is visible: an unbound channel gets "how to set up";
 - a refused command (`Reply.ok` False) rolls its transaction back, so it stores nothing;
 - a redelivered event (same `event_id`) is answered again but changes nothing: the id is
   inserted in the same transaction as the write it guards;
-- bad input never raises: an unexpected error is logged and answered with an apology.
+- bad input never raises: an unexpected error is logged and answered with an apology; when the
+  error was the database's (unreachable, locked, read-only), the apology is `retryable`.
+
+The hot path (`runde <tekst>` and collection-thread replies, see round.py) reads nothing under
+the write lock: it decides from the cache and hands the post to a group commit, which checks
+again, in its own transaction, what the decision rested on. Anything unusual takes the full
+path below, which resolves the scope again inside the transaction that acts on it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.command_table import spec
@@ -42,7 +57,7 @@ from handlers.commands.common import usage_line
 from handlers.context import HandlerContext
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.i18n import has_key, resolve_locale, t
-from handlers.identity import Scope, Unresolved, platform_of, resolve
+from handlers.identity import Scope, Unresolved, lookup, platform_of, resolve
 from handlers.parsed import (
     Command,
     Excused,
@@ -189,6 +204,17 @@ async def _read(
         return await body(session)
 
 
+def _without_storage(event: ChatEvent, ctx: HandlerContext) -> Reply | None:
+    """The answer to a command that needs no storage (a parse error, `hjelp`), else None."""
+    locale = _fallback_locale(event, ctx)
+    command = parse(event.text, mentions=event.mentions, today=_today(ctx, ctx.settings.default_timezone))
+    if isinstance(command, ParseError):
+        return parse_error_reply(command, locale)
+    if isinstance(command, Help):
+        return help_cmd.help_reply(command, locale, role=None, group_name=None)
+    return None
+
+
 def _today(ctx: HandlerContext, timezone: str) -> date:
     try:
         zone = ZoneInfo(timezone)
@@ -198,22 +224,30 @@ def _today(ctx: HandlerContext, timezone: str) -> date:
 
 
 async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
-    async with ctx.db.session() as session:
-        scope = await resolve(session, event, ctx)
-        if isinstance(scope, Unresolved):
-            locale, timezone = _fallback_locale(event, ctx), ctx.settings.default_timezone
-        else:
-            locale, timezone = scope.locale, scope.timezone
-        command: Command | ParseError = parse(
-            event.text, mentions=event.mentions, today=_today(ctx, timezone)
-        )
-        if isinstance(command, ParseError):
-            return parse_error_reply(command, locale)
-        if isinstance(command, Help):
-            if isinstance(scope, Unresolved):
-                return help_cmd.help_reply(command, locale, role=None, group_name=None)
-            return help_cmd.help_reply(command, locale, role=scope.role, group_name=scope.group.name)
-        if isinstance(command, MyData) and command.action == "export":
+    try:
+        view = await lookup(event, ctx)  # from the read cache: no SQL on the hot path
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        # Storage is down; a line the parser refuses (or asks for help) is still answered, in
+        # the default language, rather than turned into a failure: bad input never is one.
+        offline = _without_storage(event, ctx)
+        if offline is None:
+            raise
+        return offline
+    if isinstance(view, Unresolved):
+        locale, timezone = _fallback_locale(event, ctx), ctx.settings.default_timezone
+    else:
+        locale, timezone = view.locale, view.timezone
+    command: Command | ParseError = parse(event.text, mentions=event.mentions, today=_today(ctx, timezone))
+    if isinstance(command, ParseError):
+        return parse_error_reply(command, locale)
+    if isinstance(command, Help):
+        if isinstance(view, Unresolved):
+            return help_cmd.help_reply(command, locale, role=None, group_name=None)
+        return help_cmd.help_reply(command, locale, role=view.role, group_name=view.group.name)
+    if isinstance(command, MyData) and command.action == "export":
+        async with ctx.db.session() as session:
             return await mydata.run(command, session, event, locale, ctx)
     if isinstance(command, Setup):
         setup_cmd = command
@@ -221,8 +255,12 @@ async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
     if isinstance(command, MyData):
         data_cmd = command
         return await _transaction(event, ctx, lambda s, _dup: mydata.run(data_cmd, s, event, locale, ctx))
-    if isinstance(scope, Unresolved):
-        return unresolved_reply(scope, locale)
+    if isinstance(view, Unresolved):
+        return unresolved_reply(view, locale)
+    if isinstance(command, Round):  # the hot path; None: the full path answers
+        fast = await round_cmd.fast_post(command, view, ctx)
+        if fast is not None:
+            return fast
     handler = _COMMANDS.get(type(command))
     if handler is None:  # pragma: no cover - every parsed type is mapped
         log.error("no handler for %s", type(command).__name__)
@@ -263,13 +301,18 @@ async def _thread_reply(event: ChatEvent, ctx: HandlerContext) -> Reply:
     if not event.thread_ref:
         return SILENT
     platform = platform_of(event)
-    async with ctx.db.session() as session:
-        message = await message_repo.find_message(
-            session, platform, event.workspace_id, event.channel_id, event.thread_ref
-        )
-        if message is None or message.purpose != message_repo.COLLECTION:
-            return SILENT
-        meeting_id = message.subject_id
+    message = await message_repo.cached_message(
+        ctx.db, platform, event.workspace_id, event.channel_id, event.thread_ref
+    )
+    if message is None or message.purpose != message_repo.COLLECTION:
+        return SILENT
+    meeting_id = message.subject_id
+    view = await lookup(event, ctx)
+    if isinstance(view, Unresolved):
+        return SILENT
+    fast = await round_cmd.fast_thread_reply(view, ctx, meeting_id)
+    if fast is not None:
+        return fast
 
     async def save(scope: Scope) -> Reply:
         meeting = await meeting_repo.get_meeting(scope.session, meeting_id)
@@ -305,11 +348,38 @@ async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     return SILENT
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the failure was the infrastructure's (the database unreachable, locked, read-only,
+    a connection dropped, a timeout) rather than the request's: then the same request can succeed
+    later, and a platform that redelivers should be asked to. An error that bad input can cause
+    (an integrity or data error, a bug) is not, so it never turns into a 5xx."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (IntegrityError, DataError)):
+            return False
+        if isinstance(current, (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (TimeoutError, ConnectionError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 async def handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     """Answer one chat event. Never raises: an unexpected failure is logged, rolled back and
-    answered with a short apology."""
+    answered with a short apology. When the database could not be reached, the apology is
+    marked `retryable` and nothing is stored, so an adapter can ask the platform to redeliver
+    (Slack's Events API: a 503) instead of acknowledging a submission that was lost."""
     try:
         return await _handle(event, ctx)
-    except Exception:
-        log.exception("handling %s event %s failed", event.kind, event.event_id)
-        return Reply(text=t(_fallback_locale(event, ctx), "common.error"), ok=False)
+    except Exception as exc:
+        retryable = is_retryable(exc)
+        if retryable:
+            log.warning("storage unavailable for %s event %s: %s", event.kind, event.event_id, exc)
+        else:
+            log.exception("handling %s event %s failed", event.kind, event.event_id)
+        return Reply(text=t(_fallback_locale(event, ctx), "common.error"), ok=False, retryable=retryable)

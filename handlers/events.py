@@ -148,6 +148,10 @@ class Reply:
     files: tuple[FileAttachment, ...] = ()
     links: tuple[Link, ...] = ()
     ok: bool = True  # False: the command was refused and nothing was stored
+    # True (with ok False): storage was unavailable, nothing was stored, and the same request may
+    # succeed later. An adapter whose platform redelivers (Slack's Events API) must answer so that
+    # it does (a 503), not acknowledge; elsewhere the user sees the apology and can try again.
+    retryable: bool = False
     # Work to do after the user has had the answer (posting to other channels, updating polls).
     effects: tuple[Effect, ...] = ()
 

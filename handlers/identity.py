@@ -4,12 +4,16 @@ The group comes from the channel binding (platform, workspace, channel), never f
 user typed, so a channel sees only its own group. In a 1:1 chat the user's own memberships decide,
 limited to groups bound in the same workspace or tenant. The member is found by platform identity,
 then by e-mail (ignoring case); a newcomer is only created when they actually store something.
+
+`lookup` does this outside any transaction, from the read cache (a `ScopeView`, for deciding
+and answering); `resolve` does it inside the transaction that acts (a `Scope`, whose objects can
+be changed).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,18 +34,17 @@ class Unresolved(enum.StrEnum):
 
 
 @dataclass
-class Scope:
-    """The resolved request: the group, the member (if known), the language, the moment."""
+class ScopeView:
+    """The resolved request without a session: the group, the member (if known), the language
+    and the moment; everything an answer needs. The group and member may be the read cache's
+    detached copies: read them, never change them."""
 
-    session: AsyncSession
     event: ChatEvent
     group: Group
     member: Member | None
     locale: str
     now: datetime
-    binding: ChannelBinding | None = None
     linked: bool = False  # the member was found through this platform identity
-    duplicate: bool = False  # a redelivered event: answer, but change nothing
 
     @property
     def timezone(self) -> str:
@@ -54,6 +57,15 @@ class Scope:
     @property
     def is_secretariat(self) -> bool:
         return self.role == Role.SECRETARIAT
+
+
+@dataclass
+class Scope(ScopeView):
+    """The resolved request inside the transaction that acts on it: its objects can be changed."""
+
+    session: AsyncSession = field(kw_only=True)
+    binding: ChannelBinding | None = None
+    duplicate: bool = False  # a redelivered event: answer, but change nothing
 
 
 def platform_of(event: ChatEvent) -> str:
@@ -90,6 +102,44 @@ async def _direct_group(session: AsyncSession, event: ChatEvent) -> tuple[Group,
     return max(found, key=recency)
 
 
+def _locale(event: ChatEvent, ctx: HandlerContext, group: Group, member: Member | None) -> str:
+    return resolve_locale(
+        event.locale,
+        member_locale=member.locale if member is not None else None,
+        group_locale=group.locale,
+        default=ctx.settings.default_locale,
+    )
+
+
+async def lookup(event: ChatEvent, ctx: HandlerContext) -> ScopeView | Unresolved:
+    """`resolve` outside any transaction, through the read cache: on the hot path (a bound
+    channel, a linked member) it costs no SQL at all. For deciding and answering; a write
+    re-checks what it depends on in its own transaction."""
+    if event.is_direct:
+        async with ctx.db.session() as session:
+            resolved = await resolve(session, event, ctx)
+        return resolved
+    platform = platform_of(event)
+    group = await group_repo.cached_group_of_channel(ctx.db, platform, event.workspace_id, event.channel_id)
+    if group is None:
+        return Unresolved.UNBOUND
+    member = await member_repo.cached_by_identity(
+        ctx.db, group.id, platform, event.workspace_id, event.user_id
+    )
+    linked = member is not None
+    if member is None and event.user_email:
+        async with ctx.db.session() as session:
+            member = await member_repo.by_email(session, group.id, event.user_email)
+    return ScopeView(
+        event=event,
+        group=group,
+        member=member,
+        locale=_locale(event, ctx, group, member),
+        now=ctx.now(),
+        linked=linked,
+    )
+
+
 async def resolve(session: AsyncSession, event: ChatEvent, ctx: HandlerContext) -> Scope | Unresolved:
     """The group and member an event belongs to, or why there is none."""
     platform = platform_of(event)
@@ -111,18 +161,12 @@ async def resolve(session: AsyncSession, event: ChatEvent, ctx: HandlerContext) 
         group, member, linked = direct
     else:
         return Unresolved.UNBOUND
-    locale = resolve_locale(
-        event.locale,
-        member_locale=member.locale if member is not None else None,
-        group_locale=group.locale,
-        default=ctx.settings.default_locale,
-    )
     return Scope(
         session=session,
         event=event,
         group=group,
         member=member,
-        locale=locale,
+        locale=_locale(event, ctx, group, member),
         now=ctx.now(),
         binding=binding,
         linked=linked,

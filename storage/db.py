@@ -1,18 +1,54 @@
-"""Engine, sessions and migrations: one object the runtime opens at start and closes at stop."""
+"""Engine, sessions and migrations: one object the runtime opens at start and closes at stop.
+
+Three things here keep the submission hot path short:
+
+- `ReadCache`: a small in-process TTL cache of rows that rarely change (channel binding → group,
+  chat identity → member, a group's open meetings). Any commit in this process that touched one
+  of those tables clears it (session events below), so this process never serves its own stale
+  data; another replica's changes show within the TTL. Whatever a write depends on for
+  correctness (the meeting still open, the identity still linked) is re-checked in the write's
+  own transaction, so the cache only ever saves reads.
+- `GroupCommit`: writers that queue instead of each taking the lock, drained in batches of one
+  transaction each (group commit); a caller is answered only after its batch has committed.
+- `Database.run_write`: a transaction of plain (synchronous) ORM code. On a SQLite file it runs
+  on the loop's own thread with sqlite3: with aiosqlite every statement is several hand-offs
+  between threads, each waiting for the event loop's next turn, and under load those waits,
+  not the work, were what a transaction's time was made of.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Tables whose rows the read cache holds; a committed change to any of them clears it.
+CACHED_TABLES = frozenset(
+    {"groups", "channel_bindings", "members", "platform_identities", "meetings", "channel_messages"}
+)
+DEFAULT_CACHE_TTL_SECONDS = 5.0
+
+_CACHE_INFO_KEY = "referent.read_cache"
+_TOUCHED_INFO_KEY = "referent.touched_cached_tables"
 
 
 def normalise_url(url: str) -> str:
@@ -26,20 +62,188 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_BUSY_TIMEOUT_OPTION = "referent_busy_timeout_ms"
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; busy_timeout queues writers instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "database is locked" in str(exc.orig)
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, or None for an in-memory database (or not SQLite)."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" and not path.startswith("file::memory:") else None
+
+
+def _writer_connect(dbapi_connection: Any, record: Any) -> None:
+    # The driver's own transaction handling would begin only at the first write, leaving the
+    # reads before it outside the transaction; SQLAlchemy says when to begin instead (below).
+    dbapi_connection.isolation_level = None
+    _sqlite_pragmas(dbapi_connection, record)
+
+
+def _writer_begin(conn: Connection) -> None:
+    # How long to wait for another process's write lock: not at all on the event loop's thread.
+    busy = int(conn.get_execution_options().get(_BUSY_TIMEOUT_OPTION, SQLITE_BUSY_TIMEOUT_MS))
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+    # IMMEDIATE: take the write lock at the start, so what the transaction reads before it
+    # writes cannot change under it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _Missing:
+    """The cache's "not there" (None is a value worth caching for some lookups)."""
+
+
+MISSING = _Missing()
+
+
+class ReadCache:
+    """Rarely-changing rows by key, for at most `ttl` seconds.
+
+    Values must be treated as read-only snapshots (detached ORM objects or plain values): never
+    add them to a session, never change them. `generation` moves on every invalidation; a loader
+    takes it before reading and passes it to `put`, so a value read before a concurrent commit
+    is not stored after that commit has cleared the cache.
+    """
+
+    def __init__(self, ttl: float = DEFAULT_CACHE_TTL_SECONDS, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._loading: dict[Hashable, asyncio.Future[Any]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any:
+        """The value, or MISSING when absent or older than the TTL."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            self.misses += 1
+            return MISSING
+        self.hits += 1
+        return entry[1]
+
+    def put(self, key: Hashable, value: Any, generation: int) -> None:
+        """Store unless the cache was cleared since `generation` was taken (the value may be stale)."""
+        if generation != self.generation or self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # crude, but the working set is small: bound memory, no LRU
+        # Each entry lives 75–100 % of the TTL, so entries loaded together (every member's first
+        # post after a restart) do not all expire, and reload, in the same instant.
+        self._entries[key] = (time.monotonic() + self.ttl * (0.75 + 0.25 * random.random()), value)
+
+    async def get_or_load(
+        self,
+        key: Hashable,
+        load: Callable[[], Awaitable[Any]],
+        *,
+        keep: Callable[[Any], bool] = lambda _value: True,
+    ) -> Any:
+        """The cached value, or `load()`'s, stored when `keep(value)`. Concurrent misses of one
+        key share one load: when a popular entry expires under load, the requests that find it
+        gone do not all run the same query at once."""
+        value = self.get(key)
+        if value is not MISSING:
+            return value
+        loading = self._loading.get(key)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        generation = self.generation
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_consume_exception)  # nobody else may be waiting for it
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("load cancelled"))
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(value)
+        if keep(value):
+            self.put(key, value, generation)
+        return value
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _consume_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class _TrackedSession(Session):
+    """The sync session behind every AsyncSession: its events tell the read cache what changed."""
+
+
+def _table_of(obj: object) -> str | None:
+    table = getattr(type(obj), "__table__", None)
+    return getattr(table, "name", None)
+
+
+@event.listens_for(_TrackedSession, "after_flush")
+def _note_flushed(session: Session, _flush: UOWTransaction) -> None:
+    # Still the pre-flush state here: new, dirty and deleted list what this flush wrote.
+    if session.info.get(_TOUCHED_INFO_KEY):
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if _table_of(obj) in CACHED_TABLES:
+            session.info[_TOUCHED_INFO_KEY] = True
+            return
+
+
+@event.listens_for(_TrackedSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    # Bulk UPDATE/DELETE/INSERT statements bypass the unit of work (and after_flush).
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in CACHED_TABLES:
+            state.session.info[_TOUCHED_INFO_KEY] = True
+
+
+@event.listens_for(_TrackedSession, "after_commit")
+def _invalidate_after_commit(session: Session) -> None:
+    if session.info.pop(_TOUCHED_INFO_KEY, False):
+        cache = session.info.get(_CACHE_INFO_KEY)
+        if isinstance(cache, ReadCache):
+            cache.invalidate()
+
+
+@event.listens_for(_TrackedSession, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_TOUCHED_INFO_KEY, None)
 
 
 class Database:
     """Owns the async engine; `session()` gives a unit of work that commits or rolls back."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, cache_ttl: float = DEFAULT_CACHE_TTL_SECONDS) -> None:
         self.url = normalise_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
@@ -51,8 +255,20 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.cache = ReadCache(cache_ttl)
+        self.sessions = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            sync_session_class=_TrackedSession,
+            info={_CACHE_INFO_KEY: self.cache},
+        )
         self._sqlite_write_lock = asyncio.Lock()
+        self._group_commits: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
+        # The writer thread's own engine (SQLite files only), made on first use.
+        self._writer_file = _sqlite_file(self.url)
+        self._writer_engine: Engine | None = None
+        self._writer_sessions: sessionmaker[Session] | None = None
+        self._writer_thread: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,10 +300,78 @@ class Database:
         async with self._sqlite_write_lock, self.session() as session:
             yield session
 
+    async def run_write(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, synchronous ORM code, in one write transaction, committed when it returns.
+
+        On a SQLite file, under the same lock as `write()`, with a plain sqlite3 connection and
+        right here on the event loop's thread: a short transaction costs a millisecond or two
+        of CPU, less than handing its statements to other threads would cost in waiting (with
+        aiosqlite, several hand-offs per statement, each waiting for the loop's next turn; with
+        a writer thread, the GIL, handed back and forth for every row sqlite3 steps through).
+        The loop never waits on another process's lock, though: if the database is locked,
+        the transaction is tried again in a thread that can wait (`busy_timeout`) for it.
+
+        Otherwise (PostgreSQL, or SQLite in memory): through an AsyncSession's `run_sync`.
+        """
+        if self._writer_file is None:
+            async with self.write() as session:
+                return await session.run_sync(work)
+        async with self._sqlite_write_lock:
+            try:
+                return self._write_now(work, busy_timeout_ms=0)
+            except OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+            log.info("SQLite database locked by another process: waiting for it off the loop")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._waiter(), self._write_now, work, SQLITE_BUSY_TIMEOUT_MS)
+
+    def _waiter(self) -> ThreadPoolExecutor:
+        if self._writer_thread is None:
+            self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        return self._writer_thread
+
+    def _write_now(self, work: Callable[[Session], T], busy_timeout_ms: int) -> T:
+        if self._writer_sessions is None:
+            engine = create_engine(
+                f"sqlite:///{self._writer_file}",
+                # One connection, used from the loop's thread and (when waiting) the writer's.
+                connect_args={"check_same_thread": False},
+            )
+            event.listen(engine, "connect", _writer_connect)
+            event.listen(engine, "begin", _writer_begin)
+            self._writer_engine = engine
+            self._writer_sessions = sessionmaker(
+                engine,
+                expire_on_commit=False,
+                class_=_TrackedSession,
+                info={_CACHE_INFO_KEY: self.cache},
+            )
+        with self._writer_sessions() as session, session.begin():
+            session.connection(execution_options={_BUSY_TIMEOUT_OPTION: busy_timeout_ms})
+            return work(session)
+
+    async def disconnect(self) -> None:
+        """Close every pooled connection (the next use connects afresh), keeping the Database
+        usable: after the database moved or failed over."""
+        await self.engine.dispose()
+        if self._writer_engine is not None:
+            async with self._sqlite_write_lock:
+                self._writer_engine.dispose()
+
+    def group_commit(self, body: BatchBody[T, R]) -> GroupCommit[T, R]:
+        """The one group-commit queue of this database for `body` (a module-level function)."""
+        queue = self._group_commits.get(body)
+        if queue is None:
+            queue = GroupCommit(self, body)
+            self._group_commits[body] = queue
+        return queue
+
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         async with self.engine.begin() as conn:
             await conn.run_sync(run_migrations)
+        self.cache.invalidate()
 
     async def is_empty(self) -> bool:
         async with self.engine.connect() as conn:
@@ -95,7 +379,114 @@ class Database:
         return "alembic_version" not in names
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        self.cache.invalidate()
+        await self.disconnect()
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=False)
+            self._writer_thread = None
+
+
+BatchBody = Callable[[Session, list[T]], list[R]]
+
+
+class GroupCommit(Generic[T, R]):
+    """Group commit: callers queue items; one drain at a time runs `body(session, items)` for
+    everything queued, in one `Database.run_write` transaction, and hands each caller its result
+    only after that transaction has committed (an acknowledged write is a committed write).
+
+    Whoever finds the queue idle starts a drain, which first lets the event loop run for
+    `window` seconds (by default one turn, no delay): requests already under way reach the
+    queue and share the transaction. Under load, batches grow with the load; alone, a write
+    waits for nothing.
+
+    `body` must return one result per item, in order, and must not fail for one item's sake
+    (it checks and skips instead). If a batch still fails with an IntegrityError (a twin
+    delivery committed by another replica), its items are retried one by one, so the others
+    are stored; any other error (the database is down) fails every caller of the batch.
+    """
+
+    def __init__(
+        self, db: Database, body: BatchBody[T, R], *, max_batch: int = 256, window: float = 0.0
+    ) -> None:
+        self.db = db
+        self.body = body
+        self.max_batch = max_batch
+        self.window = window
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain(), name="group-commit")
+        return await future
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while True:
+                await asyncio.sleep(self.window)  # let what is under way join this batch
+                if not self._pending:
+                    break
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._run(batch)
+                batch = []
+        except BaseException as exc:  # cancelled at shutdown: nobody may wait for ever
+            for _item, future in (*batch, *self._pending):
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shut down"))
+            self._pending.clear()
+            raise
+        finally:
+            self._drainer = None
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        live = [(item, future) for item, future in batch if not future.done()]
+        if not live:
+            return
+        try:
+            results = await self._commit([item for item, _ in live])
+        except IntegrityError as exc:
+            if len(live) == 1:
+                _fail(live[0][1], exc)
+                return
+            log.info("group commit of %d failed on an integrity error; retrying one by one", len(live))
+            for item, future in live:
+                try:
+                    (result,) = await self._commit([item])
+                except Exception as single:
+                    _fail(future, single)
+                else:
+                    _resolve(future, result)
+            return
+        except Exception as exc:
+            for _item, future in live:
+                _fail(future, exc)
+            return
+        for (_item, future), result in zip(live, results, strict=True):
+            _resolve(future, result)
+
+    async def _commit(self, items: list[T]) -> list[R]:
+        body = self.body
+        results = await self.db.run_write(lambda session: body(session, items))
+        self.batches += 1
+        self.items += len(items)
+        return results
+
+
+def _resolve(future: asyncio.Future[R], result: R) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 def alembic_config(connection: Connection | None = None) -> Any:

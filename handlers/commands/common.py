@@ -13,13 +13,15 @@ Which meeting:
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from handlers.command_table import usage
 from handlers.events import Reply
 from handlers.i18n import Raw, format_deadline, format_meeting_day, format_meeting_time, join_names, t
-from handlers.identity import Scope, platform_of
+from handlers.identity import Scope, ScopeView, platform_of
 from handlers.referat.deadline import collection_open, submission_deadline
 from handlers.text import clean
 from storage.models import Group, Meeting, MeetingStatus, Member, Role
@@ -36,7 +38,7 @@ def usage_line(locale: str, command: str) -> Raw:
     return Raw(t(locale, "common.usage", usage=Raw(usage(command, locale))))
 
 
-def answer(scope: Scope, key: str, **params: Any) -> Reply:
+def answer(scope: ScopeView, key: str, **params: Any) -> Reply:
     return Reply(text=t(scope.locale, key, **params))
 
 
@@ -48,7 +50,7 @@ def refuse_text(locale: str, key: str, *, usage_of: str | None = None, **params:
     return Reply(text=text, ok=False)
 
 
-def refuse(scope: Scope, key: str, *, usage_of: str | None = None, **params: Any) -> Reply:
+def refuse(scope: ScopeView, key: str, *, usage_of: str | None = None, **params: Any) -> Reply:
     return refuse_text(scope.locale, key, usage_of=usage_of, **params)
 
 
@@ -68,27 +70,49 @@ def deadline_clock(group: Group) -> time:
         return time(23, 59)
 
 
-def deadline(scope: Scope, meeting: Meeting) -> datetime:
+def deadline(scope: ScopeView, meeting: Meeting) -> datetime:
     return submission_deadline(meeting, scope.group)
 
 
-def is_collecting(scope: Scope, meeting: Meeting) -> bool:
+def is_collecting(scope: ScopeView, meeting: Meeting) -> bool:
     return collection_open(meeting, scope.group, scope.now)
 
 
-def meeting_label(scope: Scope, meeting: Meeting) -> str:
+# Babel's formatting costs more than the rest of a `runde` answer; the same few meetings and
+# deadlines are formatted over and over, so the texts are remembered (pure functions of the keys).
+@lru_cache(maxsize=1024)
+def _meeting_day(starts_at: datetime, timezone: str, locale: str) -> str:
+    return format_meeting_day(starts_at, timezone, locale)
+
+
+_DEADLINE_TEXTS: dict[tuple[datetime, str, str, date], str] = {}
+
+
+def meeting_label(scope: ScopeView, meeting: Meeting) -> str:
     """Short name of a meeting in messages: "20. januar 2026"."""
-    return format_meeting_day(meeting.starts_at, scope.timezone, scope.locale)
+    return _meeting_day(meeting.starts_at, scope.timezone, scope.locale)
 
 
-def meeting_when(scope: Scope, meeting: Meeting) -> str:
+def meeting_when(scope: ScopeView, meeting: Meeting) -> str:
     """ "tirsdag 20. januar 2026 kl. 10.00–12.00"."""
     return format_meeting_time(meeting.starts_at, meeting.ends_at, scope.timezone, scope.locale)
 
 
-def deadline_text(scope: Scope, meeting: Meeting) -> str:
+def deadline_text(scope: ScopeView, meeting: Meeting) -> str:
     """ "fredag 30. januar kl. 23.59"."""
-    return format_deadline(deadline(scope, meeting), scope.timezone, scope.locale, now=scope.now)
+    moment = deadline(scope, meeting)
+    try:
+        today = scope.now.astimezone(ZoneInfo(scope.timezone)).date()
+    except (KeyError, ValueError):  # a misspelt zone: as before, the formatter decides
+        return format_deadline(moment, scope.timezone, scope.locale, now=scope.now)
+    # The text depends on `now` only through its year (see format_deadline): keyed by the date.
+    key = (moment, scope.timezone, scope.locale, today)
+    text = _DEADLINE_TEXTS.get(key)
+    if text is None:
+        if len(_DEADLINE_TEXTS) >= 1024:
+            _DEADLINE_TEXTS.clear()
+        text = _DEADLINE_TEXTS[key] = format_deadline(moment, scope.timezone, scope.locale, now=scope.now)
+    return text
 
 
 async def current_meeting(scope: Scope) -> Meeting | None:
@@ -151,7 +175,7 @@ async def submission_meeting(scope: Scope) -> Meeting | Reply:
 # --- text and roles --------------------------------------------------------------------------
 
 
-def member_text(scope: Scope, raw: str, command: str | None = None) -> str | Reply:
+def member_text(scope: ScopeView, raw: str, command: str | None = None) -> str | Reply:
     """Member text as stored (cleaned, as written), or the refusal when empty or too long."""
     text = clean(raw).strip()
     if not text:

@@ -3,6 +3,10 @@ replies in the collection thread, and edits or deletes of those replies."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+
 from handlers.commands.common import (
     answer,
     closed_reply,
@@ -16,14 +20,16 @@ from handlers.commands.common import (
 )
 from handlers.context import HandlerContext
 from handlers.events import FormField, FormView, Reply
-from handlers.i18n import t
-from handlers.identity import Scope, ensure_member, platform_of
+from handlers.i18n import normalise_locale, t
+from handlers.identity import Scope, ScopeView, ensure_member, platform_of
 from handlers.parsed import Round
+from handlers.referat.deadline import submission_deadline
 from handlers.text import one_line
-from storage.models import Meeting, SubmissionKind
+from storage.models import Group, Meeting, MeetingStatus, Member, SubmissionKind
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import submissions as submission_repo
+from storage.repositories.submissions import PendingPost, PostOutcome
 
 FORM_PREFIX = "runde:"
 SILENT = Reply(text="")
@@ -229,3 +235,131 @@ async def delete_post(scope: Scope) -> Reply:
     await scope.session.delete(submission)
     await scope.session.flush()
     return answer(scope, "round.deleted", meeting=meeting_label(scope, meeting))
+
+
+# --- the hot path ----------------------------------------------------------------------------
+# `runde <tekst>` and collection-thread replies, decided from the read cache (no SQL) and stored
+# by group commit, which re-checks the meeting and the member in its own transaction. Anything
+# out of the ordinary (a first post that links the member, a closed meeting, a refusal, a
+# duplicate, a race lost) returns None, and the full path above gives the answer.
+
+
+@lru_cache(maxsize=256)
+def _deadline(
+    meeting_id: int,
+    ends_at: datetime,
+    override: datetime | None,
+    timezone: str,
+    days: int | None,
+    clock: str | None,
+) -> datetime:
+    # submission_deadline is a pure function of these; the hot path asks for it several times.
+    group = Group(timezone=timezone, deadline_days=days, deadline_time=clock)
+    meeting = Meeting(id=meeting_id, ends_at=ends_at, deadline_override=override)
+    return submission_deadline(meeting, group)
+
+
+def deadline_of(meeting: Meeting, group: Group) -> datetime:
+    """`submission_deadline`, remembered."""
+    return _deadline(
+        meeting.id,
+        meeting.ends_at,
+        meeting.deadline_override,
+        group.timezone,
+        group.deadline_days,
+        group.deadline_time,
+    )
+
+
+def _settled_member(view: ScopeView) -> Member | None:
+    """The member, when storing a post changes nothing about them (already linked to this chat
+    identity, language already known): otherwise `ensure_member` must run, in the full path."""
+    member = view.member
+    if member is None or not view.linked:
+        return None
+    seen = normalise_locale(view.event.locale)
+    if seen is not None and member.locale != seen:
+        return None
+    return member
+
+
+async def _store(
+    view: ScopeView, ctx: HandlerContext, meeting: Meeting, member: Member, text: str, *, thread: bool
+) -> bool:
+    """Queue the post for the next group commit; True once it is committed."""
+    event = view.event
+    meeting_id, now = meeting.id, view.now
+
+    def still_current(group: Group, meetings: Sequence[Meeting]) -> bool:
+        current = meeting_repo.pick_current(meetings, now, lambda m: deadline_of(m, group))
+        return current is not None and current.id == meeting_id
+
+    def still_open(group: Group, meetings: Sequence[Meeting]) -> bool:
+        return any(
+            m.id == meeting_id and m.status != MeetingStatus.CLOSED and now < deadline_of(m, group)
+            for m in meetings
+        )
+
+    outcome = await submission_repo.post(
+        ctx.db,
+        PendingPost(
+            group_id=view.group.id,
+            meeting_id=meeting_id,
+            member_id=member.id,
+            text=text,
+            platform=platform_of(event),
+            workspace_id=event.workspace_id,
+            user_id=event.user_id,
+            accepted=still_open if thread else still_current,
+            source_ref=event.message_ref if thread else None,
+            source_channel=event.channel_id if thread else None,
+            event_id=event.event_id,
+        ),
+    )
+    return outcome is PostOutcome.STORED
+
+
+async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply | None:
+    """`runde <tekst>` on the hot path; None when the full path must answer."""
+    if cmd.nothing or not cmd.text.strip():
+        return None
+    member = _settled_member(view)
+    if member is None:
+        return None
+    meetings = await meeting_repo.cached_not_closed(ctx.db, view.group.id)
+    meeting = meeting_repo.pick_current(meetings, view.now, lambda m: deadline_of(m, view.group))
+    if meeting is None:
+        return None
+    text = member_text(view, cmd.text, "runde")
+    if isinstance(text, Reply) or not await _store(view, ctx, meeting, member, text, thread=False):
+        return None
+    return answer(
+        view,
+        "round.saved",
+        name=first_name(member),
+        meeting=meeting_label(view, meeting),
+        preview=one_line(text),
+        deadline=deadline_text(view, meeting),
+    )
+
+
+async def fast_thread_reply(view: ScopeView, ctx: HandlerContext, meeting_id: int) -> Reply | None:
+    """A reply in the collection thread of `meeting_id` on the hot path; None: the full path."""
+    event = view.event
+    if not event.message_ref or not event.text.strip():
+        return None
+    member = _settled_member(view)
+    if member is None:
+        return None
+    meetings = await meeting_repo.cached_not_closed(ctx.db, view.group.id)
+    meeting = next((m for m in meetings if m.id == meeting_id), None)
+    if (
+        meeting is None
+        or meeting.status == MeetingStatus.CLOSED
+        or view.now >= deadline_of(meeting, view.group)
+    ):
+        return None
+    text = member_text(view, event.text)
+    if isinstance(text, Reply) or not await _store(view, ctx, meeting, member, text, thread=True):
+        return None
+    return answer(view, "round.thread_saved", name=first_name(member), meeting=meeting_label(view, meeting))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.models import ChannelMessage, Platform
 
 COLLECTION = "collection"  # subject: meeting id; replies in its thread are round-table entries
@@ -50,6 +51,21 @@ async def find_message(
         ChannelMessage.message_ref == message_ref,
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def cached_message(
+    db: Database, platform: str, workspace_id: str, channel_id: str, message_ref: str
+) -> ChannelMessage | None:
+    """`find_message` through the read cache (a detached, read-only copy); only messages found
+    are cached, since most threads in a channel are not ours and each is asked about once."""
+
+    async def load() -> ChannelMessage | None:
+        async with db.session() as session:
+            return await find_message(session, platform, workspace_id, channel_id, message_ref)
+
+    key = ("channel_message", platform, workspace_id, channel_id, message_ref)
+    message = await db.cache.get_or_load(key, load, keep=lambda found: found is not None)
+    return message if isinstance(message, ChannelMessage) else None
 
 
 async def messages_for(session: AsyncSession, purpose: str, subject_id: int) -> list[ChannelMessage]:

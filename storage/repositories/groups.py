@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.models import ChannelBinding, Group, Meeting, Platform
 
 
@@ -72,6 +73,23 @@ async def find_binding(
         ChannelBinding.channel_id == channel_id,
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def cached_group_of_channel(
+    db: Database, platform: str, workspace_id: str, channel_id: str
+) -> Group | None:
+    """The group bound to this channel, from the read cache when it can be (a detached,
+    read-only copy). Only found bindings are cached, so a channel just set up on another
+    replica is seen at once."""
+
+    async def load() -> Group | None:
+        async with db.session() as session:
+            binding = await find_binding(session, platform, workspace_id, channel_id)
+            return await get_group(session, binding.group_id) if binding is not None else None
+
+    key = ("group_of_channel", platform, workspace_id, channel_id)
+    group = await db.cache.get_or_load(key, load, keep=lambda found: found is not None)
+    return group if isinstance(group, Group) else None
 
 
 async def bindings_of(session: AsyncSession, group_id: int) -> list[ChannelBinding]:

@@ -7,13 +7,14 @@ invitation's numbering.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.models import AgendaItem, AgendaKind, Meeting, MeetingStatus
 
 DeadlineOf = Callable[[Meeting], datetime]
@@ -64,16 +65,42 @@ async def meetings_of(session: AsyncSession, group_id: int) -> list[Meeting]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def collecting_meetings(
-    session: AsyncSession, group_id: int, now: datetime, deadline_of: DeadlineOf
-) -> list[Meeting]:
-    """Meetings that take submissions now (not closed, deadline ahead), earliest start first."""
+async def not_closed(session: AsyncSession, group_id: int) -> list[Meeting]:
+    """The group's meetings not closed by the secretariat, earliest start first: the only ones
+    that can take submissions (the deadline decides among them)."""
     stmt = (
         select(Meeting)
         .where(Meeting.group_id == group_id, Meeting.status != MeetingStatus.CLOSED)
         .order_by(Meeting.starts_at, Meeting.id)
     )
-    return [m for m in (await session.execute(stmt)).scalars() if deadline_of(m) > now]
+    return list((await session.execute(stmt)).scalars())
+
+
+async def cached_not_closed(db: Database, group_id: int) -> tuple[Meeting, ...]:
+    """`not_closed` through the read cache (detached, read-only copies). A write that depends on
+    it must check the meeting again in its own transaction: another replica may have closed it."""
+
+    async def load() -> tuple[Meeting, ...]:
+        async with db.session() as session:
+            return tuple(await not_closed(session, group_id))
+
+    meetings = await db.cache.get_or_load(("meetings_not_closed", group_id), load)
+    return tuple(meetings)
+
+
+def pick_current(meetings: Sequence[Meeting], now: datetime, deadline_of: DeadlineOf) -> Meeting | None:
+    """Of not-closed meetings in start order, the first still collecting: see `current_meeting`."""
+    for meeting in meetings:
+        if meeting.status != MeetingStatus.CLOSED and deadline_of(meeting) > now:
+            return meeting
+    return None
+
+
+async def collecting_meetings(
+    session: AsyncSession, group_id: int, now: datetime, deadline_of: DeadlineOf
+) -> list[Meeting]:
+    """Meetings that take submissions now (not closed, deadline ahead), earliest start first."""
+    return [m for m in await not_closed(session, group_id) if deadline_of(m) > now]
 
 
 async def current_meeting(
@@ -82,8 +109,7 @@ async def current_meeting(
     """The meeting submissions go to: of those still collecting, the one that started first
     (the one whose deadline comes first), so a later meeting created early does not steal
     the round table of the meeting just held."""
-    meetings = await collecting_meetings(session, group_id, now, deadline_of)
-    return meetings[0] if meetings else None
+    return pick_current(await not_closed(session, group_id), now, deadline_of)
 
 
 async def latest_meeting(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import Database
 from storage.models import Member, Platform, PlatformIdentity, ReminderLog, Role
 
 
@@ -47,6 +48,39 @@ async def by_identity(
         )
     )
     return (await session.execute(stmt)).scalars().first()
+
+
+async def linked_members(
+    session: AsyncSession, group_id: int, platform: str, workspace_id: str
+) -> dict[str, Member]:
+    """The group's members linked to a chat identity on this platform and workspace, by user id."""
+    stmt = (
+        select(PlatformIdentity.user_id, Member)
+        .join(Member, Member.id == PlatformIdentity.member_id)
+        .where(
+            Member.group_id == group_id,
+            PlatformIdentity.platform == Platform(platform),
+            PlatformIdentity.workspace_id == workspace_id,
+        )
+        .order_by(PlatformIdentity.id)
+    )
+    return {user_id: member for user_id, member in (await session.execute(stmt)).all()}
+
+
+async def cached_by_identity(
+    db: Database, group_id: int, platform: str, workspace_id: str, user_id: str
+) -> Member | None:
+    """`by_identity` through the read cache (a detached, read-only copy). The cache holds all of
+    a group's linked members as one entry, so refreshing it is one query however many post. A
+    user not linked yet is not in it: their first write links them, and clears the cache."""
+
+    async def load() -> dict[str, Member]:
+        async with db.session() as session:
+            return await linked_members(session, group_id, platform, workspace_id)
+
+    linked = await db.cache.get_or_load(("linked_members", group_id, platform, workspace_id), load)
+    member = linked.get(user_id) if isinstance(linked, dict) else None
+    return member if isinstance(member, Member) else None
 
 
 async def by_email(session: AsyncSession, group_id: int, email: str | None) -> Member | None:
