@@ -8,17 +8,17 @@
     .venv/bin/python bench/reminder_fanout.py -o out/reminder_fanout.json
 
 What runs: the real reminder pass (handlers/reminders) with the real Slack messenger
-(bot/slack_messenger.py: one pooled AsyncWebClient, chat.postMessage to the user id), against
-bot/fakes/slack_api.py in its own process, over HTTP on loopback. The group has N members who have
-not posted (most seen in chat, so their Slack id is known; a share known only by e-mail, so
-users.lookupByEmail runs first), one Slack channel, and a meeting whose "3 days before" reminder
-is due.
+(bot/slack_messenger.py: one pooled AsyncWebClient, conversations.open cached per user, then
+chat.postMessage), against bot/fakes/slack_api.py in its own process, over HTTP on loopback.
+The group has N members who have not posted (most seen in chat, so their Slack id is known; a
+share known only by e-mail, so users.lookupByEmail runs first), one Slack channel, and a meeting
+whose "3 days before" reminder is due.
 
 The limit: the fake accepts at most RATE calls per second on each of chat.postMessage,
 conversations.open and users.lookupByEmail (a sliding one-second window) and answers the rest
-with HTTP 429 and `Retry-After: 1`, as Slack does. Every member costs one chat.postMessage (and
-the e-mail-only ones a users.lookupByEmail), so the floor is N ÷ RATE seconds. (Real Slack is
-stricter for users.lookupByEmail, Tier 3, about 50 a minute; the same mechanism then runs slower.)
+with HTTP 429 and `Retry-After: 1`, as Slack does. Every member costs one call of the first two
+methods, so the floor is N ÷ RATE seconds. (Real Slack is far stricter for conversations.open and
+users.lookupByEmail, Tier 3, about 50 a minute; the same mechanism then simply runs slower.)
 
 Reported: wall time of the pass against the floor, 429s per method, messages lost (members who
 got no DM) and duplicated (more than one), and whether the reminder log agrees. The pass is given
@@ -59,10 +59,6 @@ LIMITED = ("chat.postMessage", "conversations.open", "users.lookupByEmail")
 # ---------------------------------------------------------------- the fake Slack API (child process)
 
 
-
-def _dm_key(channel: str) -> str:
-    return "D" + channel[1:] if channel.startswith(("U", "W")) else channel
-
 def _fake_main(conn: Any, rate: int, email_users: list[tuple[str, str]]) -> None:
     """Serve the fake until told to stop; then send back what it saw."""
     logging.disable(logging.CRITICAL)
@@ -88,8 +84,7 @@ def _fake_main(conn: Any, rate: int, email_users: list[tuple[str, str]]) -> None
                 conn.send("ok")
                 continue
             break
-        # A DM is posted to the user id (U…) or its DM channel (D…): count both as the DM.
-        channels = Counter(_dm_key(str(p.get("channel"))) for p in api.params("chat.postMessage"))
+        channels = Counter(str(p.get("channel")) for p in api.params("chat.postMessage"))
         conn.send(
             {
                 "calls": api.summary(),

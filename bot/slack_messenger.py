@@ -300,9 +300,8 @@ class SlackMessenger:
             if not target.email:
                 raise DeliveryError("no Slack user id or e-mail to reach", permanent=True)
             user_id = await self.users.by_email(target.email)
-        # chat.postMessage to a user id lands in the user's DM with the bot; this saves a
-        # conversations.open per person, which Slack rate-limits far below chat.postMessage.
-        return await self.post(ChannelTarget("slack", target.workspace_id, user_id), reply)
+        channel = await self.users.dm_channel(user_id)
+        return await self.post(ChannelTarget("slack", target.workspace_id, channel), reply)
 
     async def upload(
         self,

@@ -58,16 +58,14 @@ async def test_thread_post(messenger: Messenger, slack_api: FakeSlackApi) -> Non
 
 async def test_direct_by_user_id_and_by_email(messenger: Messenger, slack_api: FakeSlackApi) -> None:
     await messenger.send_direct(DirectTarget("slack", TEAM, KARI.id), Reply(text="Påminnelse"))
-    # Posted to the user id (Slack delivers it in the DM with the bot): no conversations.open,
-    # which Slack rate-limits far more tightly than chat.postMessage.
-    assert slack_api.last("chat.postMessage")["channel"] == KARI.id
-    assert slack_api.count("conversations.open") == 0
+    assert slack_api.last("conversations.open")["users"] == KARI.id
+    assert slack_api.last("chat.postMessage")["channel"] == "D" + KARI.id[1:]
 
     await messenger.send_direct(
         DirectTarget("slack", TEAM, "", email="KARI.nordmann@example.no"), Reply(text="Hei")
     )
     assert slack_api.count("users.lookupByEmail") == 1
-    assert slack_api.last("chat.postMessage")["channel"] == KARI.id
+    assert slack_api.count("conversations.open") == 1  # the DM channel is remembered
     assert slack_api.count("chat.postMessage") == 2
 
     with pytest.raises(DeliveryError) as unknown:
