@@ -35,15 +35,15 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from loadgen import Phase, closed_loop, open_loop, send_one
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -208,117 +208,17 @@ class Activities:
         self.users = _users()
         self.n = 0
 
-    def next(self) -> bytes:
+    def next(self) -> tuple[bytes, dict[str, str]]:
         self.n += 1
         user = self.users[self.n % USERS]
         activity = self.scenario.channel_message(
             user, f"runde Lasttest-innlegg nr. {self.n}: status og planer"
         )
-        return json.dumps(activity).encode()
-
-
-@dataclass
-class Phase:
-    name: str
-    duration_s: float
-    sent: int = 0
-    ok: int = 0
-    errors: int = 0
-    error_kinds: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
-
-    def error(self, kind: str) -> None:
-        self.errors += 1
-        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
-
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "duration_s": round(self.duration_s, 2),
-            "sent": self.sent,
-            "ok": self.ok,
-            "errors": self.errors,
-        }
-        if self.error_kinds:
-            out["error_kinds"] = self.error_kinds
-        if self.latencies_ms:
-            lat = sorted(self.latencies_ms)
-            out.update(
-                p50_ms=round(_percentile(lat, 50), 2),
-                p90_ms=round(_percentile(lat, 90), 2),
-                p99_ms=round(_percentile(lat, 99), 2),
-                max_ms=round(lat[-1], 2),
-                mean_ms=round(statistics.fmean(lat), 2),
-            )
-        return out
-
-
-def _percentile(sorted_values: list[float], pct: float) -> float:
-    if not sorted_values:
-        return 0.0
-    k = (len(sorted_values) - 1) * pct / 100
-    lo, hi = int(k), min(int(k) + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+        return json.dumps(activity).encode(), HEADERS
 
 
 HEADERS = {"Content-Type": "application/json"}
-
-
-async def _one(
-    session: aiohttp.ClientSession, url: str, source: Activities, phase: Phase, scheduled: float
-) -> None:
-    body = source.next()
-    phase.sent += 1
-    try:
-        async with session.post(url, data=body, headers=HEADERS) as response:
-            await response.read()
-            if response.status in (200, 201, 202):
-                phase.ok += 1
-                phase.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
-            else:
-                phase.error(f"http {response.status}")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        phase.error(type(exc).__name__)
-
-
-def _session(limit: int) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit), timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
-    )
-
-
-async def closed_loop(url: str, source: Activities, concurrency: int, seconds: float, name: str) -> Phase:
-    """`concurrency` connections, each sending again as soon as it has its answer."""
-    phase = Phase(name, seconds)
-    async with _session(concurrency) as session:
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                await _one(session, url, source, phase, time.perf_counter())
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        phase.duration_s = time.perf_counter() - started
-    return phase
-
-
-async def open_loop(url: str, source: Activities, rate: float, seconds: float, name: str) -> Phase:
-    """Activities sent on a fixed schedule, never waiting for earlier answers; latency is measured
-    from each one's scheduled time."""
-    phase = Phase(name, seconds)
-    async with _session(0) as session:
-        total = int(rate * seconds)
-        tasks: list[asyncio.Task[None]] = []
-        start = time.perf_counter() + 0.05
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_one(session, url, source, phase, scheduled)))
-        await asyncio.gather(*tasks)
-        phase.duration_s = time.perf_counter() - start
-    return phase
+OK = (200, 201, 202)
 
 
 async def _connector_stats(connector_url: str) -> dict[str, Any]:
@@ -346,17 +246,28 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
     source = Activities(connector_url)
     before = await _connector_stats(connector_url)
     warm = Phase(f"{name}-warmup", 0)
-    async with _session(20) as session:
+    timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=20), timeout=timeout) as session:
         started = time.perf_counter()
         for chunk in range(0, plan.warmup, 20):
             batch = min(20, plan.warmup - chunk)
             await asyncio.gather(
-                *(_one(session, url, source, warm, time.perf_counter()) for _ in range(batch))
+                *(send_one(session, url, source, warm, time.perf_counter(), OK) for _ in range(batch))
             )
         warm.duration_s = time.perf_counter() - started
-    throughput = await closed_loop(url, source, CONCURRENCY, plan.throughput_s, f"{name}-throughput")
+    throughput = await closed_loop(
+        url,
+        source,
+        CONCURRENCY,
+        plan.throughput_s,
+        f"{name}-throughput",
+        ok_statuses=OK,
+        timeout_s=CLIENT_TIMEOUT_S,
+    )
     await asyncio.sleep(1.0)  # let the server settle between phases
-    latency = await open_loop(url, source, RATE, plan.latency_s, f"{name}-latency")
+    latency = await open_loop(
+        url, source, RATE, plan.latency_s, f"{name}-latency", ok_statuses=OK, timeout_s=CLIENT_TIMEOUT_S
+    )
     await asyncio.sleep(0.5)
     after = await _connector_stats(connector_url)
     answered = warm.ok + throughput.ok + latency.ok
