@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,10 @@ from bot.fakes.slack_requests import SignedRequest, SlackRequests
 from storage.db import Database
 from storage.models import (
     Base,
-    ChannelBinding,
-    ChannelMessage,
-    Group,
-    Meeting,
-    MeetingStatus,
-    Member,
     Platform,
     Role,
 )
+from tests.e2e.seeding import RosterEntry, seed_group
 from tests.e2e.server import RunningServer, start_server
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
@@ -136,57 +131,17 @@ class SlackWorld:
     ) -> Seeded:
         """A group bound to `channel`, a roster, an open meeting and its collection message, made
         directly in storage (what `oppsett`, `roster import` and `mote ny` would leave behind)."""
-        async with self.db.session() as session:
-            group = Group(name="Faggruppe for test", organisation="Testregionen")
-            session.add(group)
-            await session.flush()
-            session.add(
-                ChannelBinding(
-                    group_id=group.id, platform=Platform.SLACK, workspace_id=team, channel_id=channel
-                )
-            )
-            ids: dict[str, int] = {}
-            for user, role in members:
-                first, _, last = user.real_name.partition(" ")
-                member = Member(
-                    group_id=group.id,
-                    first_name=first,
-                    last_name=last,
-                    organisation="Testkommune",
-                    email=(user.email or "").lower() or None,
-                    role=role,
-                )
-                session.add(member)
-                await session.flush()
-                ids[user.id] = member.id
-            meeting_id: int | None = None
-            collection_ts: str | None = None
-            if meeting:
-                start = (datetime.now(UTC) + starts_in).replace(minute=0, second=0, microsecond=0)
-                row = Meeting(
-                    group_id=group.id,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=2),
-                    place="Teams",
-                    status=MeetingStatus.OPEN,
-                )
-                session.add(row)
-                await session.flush()
-                meeting_id = row.id
-                if collection:
-                    collection_ts = self.requests.next_ts()
-                    session.add(
-                        ChannelMessage(
-                            purpose="collection",
-                            subject_id=row.id,
-                            platform=Platform.SLACK,
-                            workspace_id=team,
-                            channel_id=channel,
-                            message_ref=collection_ts,
-                        )
-                    )
-            group_id = group.id
-        return Seeded(group_id=group_id, meeting_id=meeting_id, collection_ts=collection_ts, members=ids)
+        seeded = await seed_group(
+            self.db,
+            platform=Platform.SLACK,
+            workspace_id=team,
+            channel_id=channel,
+            roster=[RosterEntry(user.id, user.real_name, user.email, role) for user, role in members],
+            meeting=meeting,
+            starts_in=starts_in,
+            collection_ref=self.requests.next_ts() if collection else None,
+        )
+        return Seeded(seeded.group_id, seeded.meeting_id, seeded.collection_ref, seeded.members)
 
 
 def slack_settings(api: FakeSlackApi, tmp_path: Path, **overrides: str) -> Settings:

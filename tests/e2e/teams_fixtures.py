@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,10 @@ from bot.fakes.teams_activities import TeamsScenario, fictional_user, new_messag
 from storage.db import Database
 from storage.models import (
     Base,
-    ChannelBinding,
-    ChannelMessage,
-    Group,
-    Meeting,
-    MeetingStatus,
-    Member,
     Platform,
     Role,
 )
+from tests.e2e.seeding import RosterEntry, seed_group
 from tests.e2e.server import RunningServer, start_server
 
 APP_ID = "6f1c3b52-8d2e-4a7f-9b0c-1d2e3f4a5b6c"
@@ -125,61 +120,17 @@ class TeamsWorld:
     ) -> SeededTeams:
         """A group bound to the scenario's channel, a roster, an open meeting and its collection
         message, made in storage (what `oppsett`, `roster import` and `mote ny` leave behind)."""
-        scenario = self.scenario
-        async with self.db.session() as session:
-            group = Group(name="Faggruppe for test", organisation="Testregionen")
-            session.add(group)
-            await session.flush()
-            session.add(
-                ChannelBinding(
-                    group_id=group.id,
-                    platform=Platform.TEAMS,
-                    workspace_id=scenario.tenant_id,
-                    channel_id=scenario.channel_id,
-                )
-            )
-            ids: dict[str, int] = {}
-            for user, role in members:
-                first, _, last = user.name.partition(" ")
-                member = Member(
-                    group_id=group.id,
-                    first_name=first,
-                    last_name=last,
-                    organisation="Testkommune",
-                    email=(user.email or "").lower() or None,
-                    role=role,
-                )
-                session.add(member)
-                await session.flush()
-                ids[user.id] = member.id
-            meeting_id: int | None = None
-            collection_id: str | None = None
-            if meeting:
-                start = (datetime.now(UTC) + starts_in).replace(minute=0, second=0, microsecond=0)
-                row = Meeting(
-                    group_id=group.id,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=2),
-                    place="Teams",
-                    status=MeetingStatus.OPEN,
-                )
-                session.add(row)
-                await session.flush()
-                meeting_id = row.id
-                if collection:
-                    collection_id = new_message_id()
-                    session.add(
-                        ChannelMessage(
-                            purpose="collection",
-                            subject_id=row.id,
-                            platform=Platform.TEAMS,
-                            workspace_id=scenario.tenant_id,
-                            channel_id=scenario.channel_id,
-                            message_ref=collection_id,
-                        )
-                    )
-            group_id = group.id
-        return SeededTeams(group_id=group_id, meeting_id=meeting_id, collection_id=collection_id, members=ids)
+        seeded = await seed_group(
+            self.db,
+            platform=Platform.TEAMS,
+            workspace_id=self.scenario.tenant_id,
+            channel_id=self.scenario.channel_id,
+            roster=[RosterEntry(user.id, user.name, user.email, role) for user, role in members],
+            meeting=meeting,
+            starts_in=starts_in,
+            collection_ref=new_message_id() if collection else None,
+        )
+        return SeededTeams(seeded.group_id, seeded.meeting_id, seeded.collection_ref, seeded.members)
 
 
 def teams_settings(tmp_path: Path, **overrides: str) -> Settings:
