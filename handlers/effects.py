@@ -228,6 +228,13 @@ async def _record(ctx: HandlerContext, purpose: str, subject_id: int, posted: Se
 # --- the effects ---------------------------------------------------------------------------------
 
 
+async def _effect_targets(session: AsyncSession, effect: Effect, group_id: int) -> list[ChannelTarget]:
+    """The one channel the effect names, or every channel bound to the group."""
+    if effect.target is not None:
+        return [effect.target]
+    return await _binding_targets(session, await group_repo.bindings_of(session, group_id))
+
+
 async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
     async with ctx.db.session() as session:
         meeting = await meeting_repo.get_meeting(session, effect.subject_id)
@@ -238,10 +245,7 @@ async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
             return
         locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
         reply = collection_reply(meeting, group, locale, ctx.now())
-        if effect.target is not None:
-            targets = [effect.target]
-        else:
-            targets = await _binding_targets(session, await group_repo.bindings_of(session, group.id))
+        targets = await _effect_targets(session, effect, group.id)
     await _record(ctx, message_repo.COLLECTION, meeting.id, await _post_all(ctx, targets, reply))
 
 
@@ -255,10 +259,7 @@ async def _post_poll(effect: Effect, ctx: HandlerContext) -> None:
             return
         locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
         view = await build_poll_view(session, poll, locale, group.timezone, ctx.now())
-        if effect.target is not None:
-            targets = [effect.target]
-        else:
-            targets = await _binding_targets(session, await group_repo.bindings_of(session, group.id))
+        targets = await _effect_targets(session, effect, group.id)
     await _record(ctx, message_repo.POLL, poll.id, await _post_all(ctx, targets, poll_reply(view)))
 
 
