@@ -73,6 +73,8 @@ _SECRETARIAT_WORDS = frozenset({"sekretariatet", "sekretariat", "secretariat", "
 _NOTHING_PHRASES = frozenset(
     {*NOTHING_WORDS, "ingen ting", "ingenting a melde", "ingenting nytt", "nothing to report", "nothing new"}
 )
+# Longer texts cannot be one of these phrases: skip folding a whole round-table entry (hot path).
+_SHORT_PHRASE = 2 * max(len(p) for p in _NOTHING_PHRASES | _HELP_WORDS)
 _NUMBER = re.compile(r"#?([0-9]{1,6})[.:)]?", re.ASCII)
 _ITEM_WORD = re.compile(r"(?:sak|saksnr|item|nr|no)\.?", re.ASCII)
 _ITEM_GLUED = re.compile(r"(?:sak|item)#?([0-9]{1,6})[.:)]?", re.ASCII)
@@ -289,6 +291,8 @@ def _referat(rest: str, ctx: _Ctx) -> Command:
 
 def _is_nothing(text: str) -> bool:
     """`ingen`, `Ingenting.`, `nothing to report`: the whole text says there is nothing new."""
+    if len(text) > _SHORT_PHRASE:
+        return False
     return " ".join(fold(text).strip(" .!-–\t\n").split()) in _NOTHING_PHRASES
 
 
@@ -854,7 +858,7 @@ def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> Comman
             params["suggestion"] = suggestion
         return ParseError("unknown_command", params)
     rest = text[args:]
-    if fold(rest.strip()) in _HELP_WORDS:
+    if len(rest) <= _SHORT_PHRASE and fold(rest.strip()) in _HELP_WORDS:
         return Help(command.name)
     ctx = _Ctx(
         tuple(sorted((m for m in mentions if m.display_name), key=lambda m: -len(m.display_name))), today
