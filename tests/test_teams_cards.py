@@ -182,4 +182,6 @@ def test_files_without_links_are_named() -> None:
 
 
 def test_cards_are_json() -> None:
-    json.dumps(render_reply(Reply(text="x", poll=_poll())))
+    """The activity goes over the wire as JSON: it must survive a round trip unchanged."""
+    activity = render_reply(Reply(text="x", poll=_poll()))
+    assert json.loads(json.dumps(activity)) == activity
