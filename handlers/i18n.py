@@ -60,7 +60,7 @@ def normalise_locale(value: str | None) -> str | None:
     head = value.strip().replace("_", "-").split("-")[0].lower()
     if head == "en":
         return "en"
-    if head in ("nb", "nn", "no"):
+    if head in ("nb", "nn", "no", "nob", "nor"):
         return "nb"
     return None
 

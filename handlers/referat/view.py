@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
+from handlers.i18n import normalise_locale as shared_normalise_locale
 from handlers.referat.blocks import Text, one_line, parse_text
 from handlers.referat.deadline import collection_open, group_zone, submission_deadline
 from storage.models import (
@@ -45,13 +46,7 @@ _ANY_OTHER_TITLES = ("eventuelt", "evt.", "any other business", "aob", "other bu
 
 def normalise_locale(locale: str | None, fallback: str = "nb") -> str:
     """`nb-NO`, `no`, `nn` → nb; `en-US`, `en_GB` → en; anything else → the fallback (or nb)."""
-    for candidate in (locale, fallback):
-        tag = (candidate or "").replace("_", "-").split("-")[0].strip().lower()
-        if tag in ("nb", "no", "nn", "nob", "nor"):
-            return "nb"
-        if tag == "en":
-            return "en"
-    return "nb"
+    return shared_normalise_locale(locale) or shared_normalise_locale(fallback) or "nb"
 
 
 @lru_cache(maxsize=len(LOCALES))
