@@ -6,7 +6,7 @@ the fake Slack Web API, and take concurrent traffic the way a load balancer woul
   each is stored once.
 - Clicks on one work-group poll from many members, split across the replicas: the option capped
   at 5 never gets a sixth sign-up, however the clicks interleave.
-- Then `referent remind --now <3 days before the deadline, 09:05 Oslo>` run as two processes at
+- Then `referent remind --now <the first deadline reminder, 09:05 Oslo>` run as two processes at
   the same moment: every roster member who has not submitted gets exactly one direct message, and
   the channel exactly one summary.
 """
@@ -21,11 +21,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -36,7 +34,7 @@ from bot.fakes.slack_api import FakeSlackApi, FakeUser
 from bot.fakes.slack_requests import SignedRequest, SlackRequests
 from bot.slack_blocks import poll_action_id
 from handlers.referat.deadline import submission_deadline
-from handlers.reminders.schedule import deadline_reminders, rule_from_settings
+from handlers.reminders.schedule import rule_from_settings
 from storage.db import Database
 from storage.models import (
     ChannelBinding,
@@ -54,12 +52,12 @@ from storage.models import (
     Vote,
 )
 from tests.conftest import _pg_available, _truncate
+from tests.e2e.meeting_clock import OSLO, first_reminder_pass, meeting_next_week
 from tests.e2e.processes import BOT_TOKEN, SIGNING_SECRET, ServerProcess, process_env, run_cli
 from tests.e2e.slack_fixtures import BOT_USER, CHANNEL, SIRI, TEAM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-OSLO = ZoneInfo("Europe/Oslo")
 GROUP = "Faggruppe for replikatest"
 CONCURRENCY = 16
 CAP = 5
@@ -142,11 +140,6 @@ async def seed_roster(db: Database) -> int:
     return int(group_id)
 
 
-def meeting_day() -> date:
-    """A day next week, so the meeting collects submissions now and its reminders are ahead."""
-    return (datetime.now(OSLO) + timedelta(days=7)).date()
-
-
 async def set_up(world: World) -> tuple[str, str, int, dict[str, int]]:
     """Through the real commands: bind the channel (replica a), the roster (storage), a meeting
     (replica b, which posts the collection message), a work-group poll (replica a).
@@ -154,7 +147,7 @@ async def set_up(world: World) -> tuple[str, str, int, dict[str, int]]:
     said = await world.command("a", "/referent", f"oppsett {GROUP} | Testregionen")
     assert GROUP in said, said
     await seed_roster(world.db)
-    said = await world.command("b", "/mote", f"ny {meeting_day().strftime('%d.%m.%Y')} 10:00-12:00 Teams")
+    said = await world.command("b", "/mote", f"ny {meeting_next_week():%d.%m.%Y} 10:00-12:00 Teams")
     assert "Teams" in said, said
     said = await world.command(
         "a", "/grupper", f'ny "Gruppe A | Kari Nordmann" "Gruppe B | Per Olsen | maks {CAP}"'
@@ -276,8 +269,8 @@ async def answers_to_clicks(api: FakeSlackApi, option: str, count: int) -> list[
 
 
 async def reminder_time(db: Database) -> str:
-    """3 days before the deadline at the group's reminder time (09:00, moved to a working day),
-    plus 5 minutes, as ISO-8601 in Oslo time: when the first deadline reminder is due."""
+    """When the first deadline reminder is due (3 days before the deadline at 09:00, moved to a
+    working day, or merged with the 1-day one), plus 5 minutes, as ISO-8601 in Oslo time."""
     async with db.session() as session:
         meeting = (await session.execute(select(Meeting))).scalar_one()
         group = await session.get(Group, meeting.group_id)
@@ -286,8 +279,7 @@ async def reminder_time(db: Database) -> str:
         rule = rule_from_settings(
             group.reminder_offsets, group.reminder_time, group.timezone, group.reminders_enabled
         )
-    [three_days] = [r for r in deadline_reminders(deadline, rule) if r.offset_days == 3]
-    return (three_days.at + timedelta(minutes=5)).astimezone(OSLO).isoformat()
+    return first_reminder_pass(deadline, rule).astimezone(OSLO).isoformat()
 
 
 async def both_claiming(db: Database, processes: asyncio.Future[Any], timeout: float) -> bool:
