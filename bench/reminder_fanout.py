@@ -9,7 +9,7 @@
 
 What runs: the real reminder pass (handlers/reminders) with the real Slack messenger
 (bot/slack_messenger.py: one pooled AsyncWebClient, conversations.open cached per user, then
-chat.postMessage), against bot/fakes/slack_api.py in its own process, over HTTP on loopback.
+chat.postMessage), against bot/offline/fakes/slack_api.py in its own process, over HTTP on loopback.
 The group has N members who have not posted (most seen in chat, so their Slack id is known; a
 share known only by e-mail, so users.lookupByEmail runs first), one Slack channel, and a meeting
 whose "3 days before" reminder is due.
@@ -64,7 +64,7 @@ def _fake_main(conn: Any, rate: int, email_users: list[tuple[str, str]]) -> None
     logging.disable(logging.CRITICAL)
 
     async def serve() -> None:
-        from bot.fakes.slack_api import FakeSlackApi, FakeUser
+        from bot.offline.fakes.slack_api import FakeSlackApi, FakeUser
 
         api = FakeSlackApi(
             token=TOKEN,
@@ -186,7 +186,7 @@ class _Registry:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.slack_messenger import SlackMessenger, UserDirectory, make_client, open_session
+    from bot.slack.messenger import SlackMessenger, UserDirectory, make_client, open_session
     from handlers.context import HandlerContext
     from handlers.reminders import PassOptions, run_reminder_pass
     from storage.db import Database

@@ -68,7 +68,7 @@ async def _serve_referent(db_path: str, ready: Any, stop: Any) -> None:
 
     from bot.app import RUNTIME_KEY, create_app
     from bot.config import Settings
-    from bot.fakes.slack_api import FakeSlackApi
+    from bot.offline.fakes.slack_api import FakeSlackApi
 
     api = FakeSlackApi(token=BOT_TOKEN, team_id=TEAM, auto_users=True)
     await api.start()
@@ -136,7 +136,7 @@ async def _serve_baseline(ready: Any, stop: Any) -> None:
     from slack_bolt.app.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.fakes.slack_api import FakeSlackApi
+    from bot.offline.fakes.slack_api import FakeSlackApi
 
     api = FakeSlackApi(token=BOT_TOKEN, team_id=TEAM, auto_users=True)
     await api.start()
@@ -181,10 +181,10 @@ def _user(i: int) -> str:
 
 
 class Signer:
-    """Signed slash-command requests, built on the fly with the bot.fakes builders."""
+    """Signed slash-command requests, built on the fly with the bot.offline.fakes builders."""
 
     def __init__(self) -> None:
-        from bot.fakes.slack_requests import SlackRequests
+        from bot.offline.fakes.slack_requests import SlackRequests
 
         self.requests = SlackRequests(signing_secret=SIGNING_SECRET, team_id=TEAM)
         self.n = 0

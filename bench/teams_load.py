@@ -5,7 +5,7 @@ run, at a bare botbuilder echo bot (the baseline), both against the same fake Bo
     .venv/bin/python bench/teams_load.py --quick    # a few seconds, for a smoke check
     .venv/bin/python bench/teams_load.py -o out/teams_load.json
 
-Three child processes: the fake Bot Connector (bot/fakes/bot_connector.py; the activities'
+Three child processes: the fake Bot Connector (bot/offline/fakes/bot_connector.py; the activities'
 `serviceUrl`), Referent (the real aiohttp app on a temporary SQLite database with a group bound
 to the Teams channel, a roster whose e-mails match the connector's members, and an open meeting),
 and the baseline: CloudAdapter + ConfigurationBotFrameworkAuthentication + an ActivityHandler that
@@ -56,7 +56,7 @@ CLIENT_TIMEOUT_S = 60.0
 
 
 def _users() -> list[Any]:
-    from bot.fakes.teams_activities import fictional_user
+    from bot.offline.fakes.teams_activities import fictional_user
 
     return [fictional_user("Testperson", f"Nr{i:04d}", "example.no", n=i) for i in range(USERS)]
 
@@ -73,7 +73,7 @@ def _quiet_logging() -> None:
 
 
 async def _serve_connector(ready: Any, stop: Any) -> None:
-    from bot.fakes.bot_connector import FakeBotConnector
+    from bot.offline.fakes.bot_connector import FakeBotConnector
 
     connector = FakeBotConnector(_users(), tenant_id=TENANT, record=False)
     url = await connector.start()
@@ -112,7 +112,7 @@ async def _seed(db: Any) -> None:
     channel, a roster whose e-mails match the connector's members, an open meeting."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.fakes.teams_activities import TeamsScenario
+    from bot.offline.fakes.teams_activities import TeamsScenario
     from storage.models import ChannelBinding, Group, Meeting, MeetingStatus, Member, Platform, Role
 
     scenario = TeamsScenario(service_url="http://127.0.0.1/", app_id=APP_ID, tenant_id=TENANT)
@@ -202,7 +202,7 @@ class Activities:
     """Real-shaped channel messages `@Referent runde …`, each with its own id."""
 
     def __init__(self, service_url: str) -> None:
-        from bot.fakes.teams_activities import TeamsScenario
+        from bot.offline.fakes.teams_activities import TeamsScenario
 
         self.scenario = TeamsScenario(service_url=service_url, app_id=APP_ID, tenant_id=TENANT)
         self.users = _users()

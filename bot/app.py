@@ -97,7 +97,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/drafts/{token}", draft_download)
 
-    from bot import slack, teams
+    from bot.slack import adapter as slack
+    from bot.teams import adapter as teams
 
     slack.mount(app, runtime)
     teams.mount(app, runtime)

@@ -170,7 +170,7 @@ def _serve(settings: Settings, host: str, port: int, scheduler: bool) -> int:
     from aiohttp import web
 
     from bot.app import RUNTIME_KEY, create_app
-    from bot.teams import check_bind_address
+    from bot.teams.adapter import check_bind_address
 
     try:
         check_bind_address(settings, host)
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(settings, args.host, args.port, not args.no_scheduler)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.offline.demo import run_demo
 
         return asyncio.run(
             run_demo(out=args.out, database=args.database, locale=args.locale, quiet=args.quiet)
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "manifest":
         url = args.url or settings.public_url
         if args.platform == "slack":
-            from bot.slack_manifest import render_slack_manifest
+            from bot.slack.manifest import render_slack_manifest
 
             if not url:
                 print("referent: give --url or set REFERENT_PUBLIC_URL", file=sys.stderr)
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(text)
             return 0
-        from bot.teams_manifest import build_teams_package
+        from bot.teams.manifest import build_teams_package
 
         try:
             path = build_teams_package(args.app_id, url, args.output)

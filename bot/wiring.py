@@ -8,7 +8,8 @@ from bot.runtime import Runtime
 def register_messengers(runtime: Runtime) -> None:
     """Slack when its token and secret are set; Teams always (it reaches users through stored
     conversation references, whose service URLs say where to send)."""
-    from bot import slack, teams
+    from bot.slack import adapter as slack
+    from bot.teams import adapter as teams
 
     slack.create_adapter(runtime)
     teams.register_messenger(runtime)

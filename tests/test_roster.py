@@ -129,5 +129,5 @@ async def test_a_member_who_joined_by_posting_is_taken_onto_the_roster(db: Datab
 
 
 async def test_the_demo_roster_imports(db: Database) -> None:
-    result = await import_roster(db, ROOT / "bot" / "demo_data" / "roster.csv", "Demo")
+    result = await import_roster(db, ROOT / "bot" / "offline" / "demo_data" / "roster.csv", "Demo")
     assert result.created == result.total > 10

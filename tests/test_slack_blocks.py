@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack_blocks import (
+from bot.slack.blocks import (
     MAX_BLOCKS,
     MAX_SECTION_CHARS,
     OPEN_FORM_ACTION_ID,

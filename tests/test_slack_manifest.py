@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from bot.slack_manifest import (
+from bot.slack.manifest import (
     BOT_EVENTS,
     PLACEHOLDER,
     TEMPLATE_PATH,
@@ -71,7 +71,7 @@ def test_scopes_and_events_cover_what_the_adapter_uses() -> None:
 
 
 def test_checked_in_template_is_up_to_date() -> None:
-    """Regenerate with `python -m bot.slack_manifest > manifest/slack/manifest.yaml`."""
+    """Regenerate with `python -m bot.slack.manifest > manifest/slack/manifest.yaml`."""
     assert TEMPLATE_PATH.read_text(encoding="utf-8") == render_template()
     assert yaml.safe_load(TEMPLATE_PATH.read_text(encoding="utf-8"))["settings"]["interactivity"][
         "request_url"

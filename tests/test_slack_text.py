@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack_text import (
+from bot.slack.text import (
     SlackUser,
     defang,
     escape,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import teams_activity as ta
-from bot.fakes.teams_activities import TeamsScenario, fictional_user
+from bot.offline.fakes.teams_activities import TeamsScenario, fictional_user
+from bot.teams import activity as ta
 from handlers.events import EventKind, Mention, PollAction
 
 KARI = fictional_user("Kari", "Nordmann", "example.no")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.teams_activity import VERB_BUTTON, VERB_FORM, VERB_POLL
-from bot.teams_cards import (
+from bot.teams.activity import VERB_BUTTON, VERB_FORM, VERB_POLL
+from bot.teams.cards import (
     CARD_CONTENT_TYPE,
     MAX_MESSAGE_CHARS,
     form_card,

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fakes.bot_connector import FakeBotConnector
-from bot.fakes.teams_activities import fictional_user
-from bot.teams_connector import BotConnectorClient, ClientCredentialsToken, _retry_after
+from bot.offline.fakes.bot_connector import FakeBotConnector
+from bot.offline.fakes.teams_activities import fictional_user
+from bot.retry_after import retry_after_from_headers, retry_after_seconds
+from bot.teams.connector import BotConnectorClient, ClientCredentialsToken
 from handlers.ports import DeliveryError
 
 KARI = fictional_user("Kari", "Nordmann", "example.no")
@@ -131,8 +132,10 @@ async def test_bot_token_is_fetched_once_and_sent(connector: FakeBotConnector) -
 
 
 def test_retry_after_parses_seconds_and_dates() -> None:
-    assert _retry_after("2") == 2.0
-    assert _retry_after("0.5") == 0.5
-    assert _retry_after(None) is None
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert _retry_after("soon") is None
+    assert retry_after_seconds("2") == 2.0
+    assert retry_after_seconds("0.5") == 0.5
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_from_headers({"retry-after": ["3"]}) == 3.0
+    assert retry_after_from_headers({"Content-Type": "x"}) is None

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.config import Settings
-from bot.teams_manifest import TEMPLATE_DIR, build_teams_package, render_teams_manifest
+from bot.teams.manifest import TEMPLATE_DIR, build_teams_package, render_teams_manifest
 from handlers.command_table import COMMANDS, lookup, menu_commands
 
 SCHEMA = (

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.fakes.slack_api import FakeSlackApi
-from bot.loopback import free_port
+from bot.offline.fakes.slack_api import FakeSlackApi
+from bot.offline.loopback import free_port
 
 SIGNING_SECRET = "e2e-process-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-e2e-process-token"

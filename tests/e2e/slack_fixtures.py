@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.fakes.slack_api import FakeSlackApi, FakeUser
-from bot.fakes.slack_requests import SignedRequest, SlackRequests
+from bot.offline.fakes.slack_api import FakeSlackApi, FakeUser
+from bot.offline.fakes.slack_requests import SignedRequest, SlackRequests
 from storage.db import Database
 from storage.models import (
     Base,

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.fakes.bot_connector import FakeBotConnector, FakeTeamsUser, RecordedActivity
-from bot.fakes.teams_activities import TeamsScenario, fictional_user, new_message_id
+from bot.offline.fakes.bot_connector import FakeBotConnector, FakeTeamsUser, RecordedActivity
+from bot.offline.fakes.teams_activities import TeamsScenario, fictional_user, new_message_id
 from storage.db import Database
 from storage.models import (
     Base,

@@ -31,9 +31,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
-from bot.fakes.slack_api import FakeSlackApi
-from bot.fakes.slack_requests import SignedRequest, SlackRequests
-from bot.slack_blocks import word
+from bot.offline.fakes.slack_api import FakeSlackApi
+from bot.offline.fakes.slack_requests import SignedRequest, SlackRequests
+from bot.slack.blocks import word
 from handlers.i18n import t
 from storage.db import Database
 from storage.models import ChannelMessage, ProcessedEvent, Submission

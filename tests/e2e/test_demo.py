@@ -6,7 +6,7 @@ from pathlib import Path
 
 import docx
 
-from bot.demo import run_demo
+from bot.offline.demo import run_demo
 
 
 async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.fakes.slack_api import FakeUser
+from bot.offline.fakes.slack_api import FakeUser
 from storage.models import (
     AgendaItem,
     Attendance,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakes.slack_api import FakeSlackApi
+from bot.offline.fakes.slack_api import FakeSlackApi
 from bot.runtime import Runtime
-from bot.slack import create_adapter
+from bot.slack.adapter import create_adapter
 from handlers.events import ChannelTarget, DirectTarget, FileAttachment, Reply
 from handlers.ports import DeliveryError, Messenger
 from tests.e2e.slack_fixtures import CHANNEL, KARI, TEAM, slack_settings

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakes.slack_requests import SignedRequest
+from bot.offline.fakes.slack_requests import SignedRequest
 from storage.models import ProcessedEvent, Submission
 from tests.e2e.slack_fixtures import CHANNEL, KARI, SlackWorld
 

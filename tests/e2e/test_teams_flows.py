@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.fakes.bot_connector import RecordedActivity
-from bot.fakes.teams_activities import find_actions
-from bot.teams_activity import VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
+from bot.offline.fakes.bot_connector import RecordedActivity
+from bot.offline.fakes.teams_activities import find_actions
+from bot.teams.activity import VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
 from handlers.events import DirectTarget, Reply
 from storage.models import (
     ChannelBinding,

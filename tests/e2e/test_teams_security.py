@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot.fakes.bot_connector import FakeBotConnector
-from bot.fakes.teams_activities import TeamsScenario
-from bot.teams import InsecureBindError, TeamsConfigError, check_bind_address, preload_signing_keys
+from bot.offline.fakes.bot_connector import FakeBotConnector
+from bot.offline.fakes.teams_activities import TeamsScenario
+from bot.teams.adapter import InsecureBindError, TeamsConfigError, check_bind_address, preload_signing_keys
 from storage.models import ConversationReference
 from tests.e2e.server import start_server
 from tests.e2e.teams_fixtures import APP_ID, KARI, TENANT, TeamsWorld, teams_settings

@@ -30,9 +30,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.fakes.slack_api import FakeSlackApi, FakeUser
-from bot.fakes.slack_requests import SignedRequest, SlackRequests
-from bot.slack_blocks import poll_action_id
+from bot.offline.fakes.slack_api import FakeSlackApi, FakeUser
+from bot.offline.fakes.slack_requests import SignedRequest, SlackRequests
+from bot.slack.blocks import poll_action_id
 from handlers.referat.deadline import submission_deadline
 from handlers.reminders.schedule import rule_from_settings
 from storage.db import Database

@@ -31,7 +31,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.slack_blocks import (
+from bot.slack.blocks import (
     FORM_CALLBACK_ID,
     LINK_ACTION_PREFIX,
     message_payload,
@@ -41,8 +41,8 @@ from bot.slack_blocks import (
     parse_poll_action,
     word,
 )
-from bot.slack_messenger import TRANSIENT, SlackMessenger, UserDirectory, make_client, open_session
-from bot.slack_text import strip_leading_mention, to_plain_resolving
+from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory, make_client, open_session
+from bot.slack.text import strip_leading_mention, to_plain_resolving
 from handlers.command_table import lookup, slash_commands
 from handlers.dispatch import handle, is_retryable
 from handlers.effects import run_effects

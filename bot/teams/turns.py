@@ -17,9 +17,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from bot import teams_activity as ta
 from bot.runtime import Runtime
-from bot.teams_cards import (
+from bot.teams import activity as ta
+from bot.teams.cards import (
     CARD_CONTENT_TYPE,
     card_for_update,
     notice_card,
@@ -27,8 +27,8 @@ from bot.teams_cards import (
     poll_card,
     render_reply,
 )
-from bot.teams_connector import BotConnectorClient
-from bot.teams_messenger import PLATFORM, address_activity
+from bot.teams.connector import BotConnectorClient
+from bot.teams.messenger import PLATFORM, address_activity
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.ports import DeliveryError
 from storage.repositories import conversations

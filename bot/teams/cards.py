@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.teams_activity import VERB_BUTTON, VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
+from bot.teams.activity import VERB_BUTTON, VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
 from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"

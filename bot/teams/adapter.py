@@ -29,10 +29,10 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
 
-from bot import teams_activity as ta
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.teams_connector import (
+from bot.teams import activity as ta
+from bot.teams.connector import (
     BotConnectorClient,
     ClientCredentialsToken,
     ManagedIdentityToken,
@@ -41,8 +41,8 @@ from bot.teams_connector import (
     is_loopback_host,
     token_url_for,
 )
-from bot.teams_messenger import TeamsMessenger
-from bot.teams_turns import TeamsTurns, invoke_error
+from bot.teams.messenger import TeamsMessenger
+from bot.teams.turns import TeamsTurns, invoke_error
 
 log = logging.getLogger(__name__)
 

@@ -141,5 +141,5 @@ def render_template() -> str:
     return render_slack_manifest(PLACEHOLDER)
 
 
-if __name__ == "__main__":  # python -m bot.slack_manifest > manifest/slack/manifest.yaml
+if __name__ == "__main__":  # python -m bot.slack.manifest > manifest/slack/manifest.yaml
     sys.stdout.write(render_template())

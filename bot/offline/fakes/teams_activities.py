@@ -5,7 +5,7 @@ Field for field as Teams delivers them: a channel message carries the `<at>` men
 `teamsTeamId`; a thread reply's conversation id ends in `;messageid=<root>`; edits and deletes are
 `messageUpdate`/`messageDelete` with channelData.eventType; a card click is an
 `adaptiveCard/action` invoke. `referent demo`, the tests and the benchmark post these to
-/api/messages with `serviceUrl` pointing at bot/fakes/bot_connector.py.
+/api/messages with `serviceUrl` pointing at bot/offline/fakes/bot_connector.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.fakes.bot_connector import FakeTeamsUser
+from bot.offline.fakes.bot_connector import FakeTeamsUser
 
 __all__ = ["FakeTeamsUser", "TeamsScenario"]
 

@@ -27,8 +27,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_blocks import message_payload
-from bot.slack_text import SlackUser
+from bot.retry_after import retry_after_from_headers
+from bot.slack.blocks import message_payload
+from bot.slack.text import SlackUser
 from handlers.events import ChannelTarget, DirectTarget, FileAttachment, Reply
 from handlers.ports import DeliveryError
 
@@ -79,21 +80,9 @@ class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = _retry_after(response.headers)
+        wait = retry_after_from_headers(response.headers)
         return wait is None or wait <= self.max_wait_seconds
 
-
-def _retry_after(headers: Any) -> float | None:
-    if not headers:
-        return None
-    for key, value in dict(headers).items():
-        if str(key).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:
@@ -126,7 +115,7 @@ def delivery_error(exc: Exception, what: str) -> DeliveryError:
         error = str(response.get("error", "")) if response is not None else ""
         status = getattr(response, "status_code", 0)
         if status == 429 or error == "ratelimited":
-            wait = _retry_after(getattr(response, "headers", None))
+            wait = retry_after_from_headers(getattr(response, "headers", None))
             return DeliveryError(f"{what}: rate limited", retry_after=wait if wait is not None else 1.0)
         return DeliveryError(f"{what}: {error or status}", permanent=error in PERMANENT_ERRORS)
     return DeliveryError(f"{what}: {type(exc).__name__}: {exc}")

@@ -12,8 +12,8 @@ import logging
 import time
 from typing import Any
 
-from bot.teams_cards import render_reply
-from bot.teams_connector import BotConnectorClient
+from bot.teams.cards import render_reply
+from bot.teams.connector import BotConnectorClient
 from handlers.events import ChannelTarget, DirectTarget, Reply
 from handlers.ports import DeliveryError
 from storage.db import Database

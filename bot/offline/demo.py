@@ -25,11 +25,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.config import Settings
-from bot.fakes.bot_connector import FakeBotConnector, FakeTeamsUser
-from bot.fakes.slack_api import FakeSlackApi, FakeUser
-from bot.fakes.slack_requests import SignedRequest, SlackRequests, slack_escape
-from bot.fakes.teams_activities import TeamsScenario, fictional_user, find_actions
-from bot.loopback import RunningServer, free_port, start_server
+from bot.offline.fakes.bot_connector import FakeBotConnector, FakeTeamsUser
+from bot.offline.fakes.slack_api import FakeSlackApi, FakeUser
+from bot.offline.fakes.slack_requests import SignedRequest, SlackRequests, slack_escape
+from bot.offline.fakes.teams_activities import TeamsScenario, fictional_user, find_actions
+from bot.offline.loopback import RunningServer, free_port, start_server
 
 GROUP = "Næringssamarbeid"
 ORGANISATION = "Fjordregionen IPR"
@@ -59,7 +59,7 @@ class Person:
 
 def load_roster() -> tuple[str, list[Person]]:
     """The demo roster (fictional people) as CSV text and as people, half on Slack, half on Teams."""
-    text = resources.files("bot").joinpath("demo_data/roster.csv").read_text(encoding="utf-8")
+    text = resources.files("bot.offline").joinpath("demo_data/roster.csv").read_text(encoding="utf-8")
     people: list[Person] = []
     for index, row in enumerate(csv.DictReader(io.StringIO(text), delimiter=";")):
         person = Person(row["Fornavn"], row["Etternavn"], row["Organisasjon"], row["E-post"], row["Rolle"])
@@ -202,7 +202,7 @@ async def _play(story: Story, step: Callable[[str], None]) -> int:
     rag, tob, kri = story.p("Ragnhild"), story.p("Tobias"), story.p("Kristin")
 
     step("Importerer medlemslisten (CSV)")
-    roster_text = resources.files("bot").joinpath("demo_data/roster.csv").read_text(encoding="utf-8")
+    roster_text = resources.files("bot.offline").joinpath("demo_data/roster.csv").read_text(encoding="utf-8")
     await import_roster(story.server.runtime.db, roster_text, GROUP)
 
     step("Sekretariatet kobler Slack-kanalen og Teams-kanalen til faggruppen")
@@ -351,7 +351,7 @@ def _teams_collection_root(connector: FakeBotConnector) -> str | None:
 
 
 async def _vote_slack(story: Story, votes: list[tuple[Person, int]]) -> None:
-    from bot.slack_blocks import POLL_ACTION_PREFIX
+    from bot.slack.blocks import POLL_ACTION_PREFIX
 
     poll_messages = [
         (ts, params)

@@ -14,7 +14,7 @@ import string
 from collections.abc import Iterable
 from typing import Any
 
-from bot.slack_text import defang, escape
+from bot.slack.text import defang, escape
 from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
 
 Block = dict[str, Any]

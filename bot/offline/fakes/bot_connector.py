@@ -5,7 +5,7 @@ deletes), answers create-conversation and member look-ups from a configurable me
 bot tokens like the Entra token endpoint, and can throttle with 429 + Retry-After. `referent demo`,
 the end-to-end tests and bench/teams_load.py point activities' `serviceUrl` at it.
 
-Run alone: `python -m bot.fakes.bot_connector --port 3979` (prints its URL).
+Run alone: `python -m bot.offline.fakes.bot_connector --port 3979` (prints its URL).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ honours 429 `Retry-After` with bounded retries. It knows only the REST shape of 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ipaddress
 import json
 import logging
@@ -23,6 +22,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from yarl import URL
 
+from bot.retry_after import retry_after_seconds
 from handlers.ports import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ class BotConnectorClient:
                 async with session.request(method, url, json=payload, headers=headers) as resp:
                     status = resp.status
                     text = await resp.text()
-                    retry_after = _retry_after(resp.headers.get("Retry-After"))
+                    retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt <= self.max_retries:
                     self.stats.retries += 1
@@ -360,18 +360,3 @@ class BotConnectorClient:
                 f"Bot Connector {method} {url.path} answered {status}: {text[:200]}", permanent=True
             )
 
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,1 @@
+"""Slack adapter: Bolt in, neutral ChatEvents to handlers, Block Kit out."""
