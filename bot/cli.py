@@ -160,6 +160,8 @@ async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> in
     try:
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             await runtime.db.migrate()
+        if settings.public_url:
+            await runtime.links.load_key(runtime.db)  # the secretariat's notice links the draft
         register_messengers(runtime)
         return await remind_command(runtime, now, dry_run)
     finally:

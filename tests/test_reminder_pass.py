@@ -122,8 +122,8 @@ class Registry:
 
 
 class Links:
-    def draft_url(self, meeting_id: int, fmt: str, locale: str) -> str | None:
-        return f"https://referent.example/drafts/{meeting_id}.{fmt}?l={locale}"
+    def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
+        return f"https://referent.example/drafts/{meeting.id}.{fmt}?l={locale}"
 
 
 @dataclass

@@ -475,7 +475,7 @@ class _Planner:
         delivered = len(expected) - len(missing)
 
         def reply_in(locale: str) -> Reply:
-            url = self.ctx.links.draft_url(mg.meeting.id, "html", locale) if self.ctx.links else None
+            url = self.ctx.links.draft_url(mg.meeting, "html", locale) if self.ctx.links else None
             return messages.secretariat_closed(
                 facts,
                 delivered=delivered,
