@@ -27,15 +27,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.command_table import spec
@@ -84,11 +76,14 @@ from handlers.parsed import (
     Substitute,
 )
 from handlers.parser import parse
+from storage.db import is_retryable
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import events as event_repo
 from storage.repositories import meetings as meeting_repo
 
 log = logging.getLogger(__name__)
+
+__all__ = ["handle", "is_retryable", "parse_error_reply", "unresolved_reply"]
 
 SILENT = Reply(text="")
 
@@ -346,27 +341,6 @@ async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     if kind == EventKind.INSTALLED:
         return Reply(text=t(_fallback_locale(event, ctx), "setup.installed"), ephemeral=False)
     return SILENT
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """Whether the failure was the infrastructure's (the database unreachable, locked, read-only,
-    a connection dropped, a timeout) rather than the request's: then the same request can succeed
-    later, and a platform that redelivers should be asked to. An error that bad input can cause
-    (an integrity or data error, a bug) is not, so it never turns into a 5xx."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (IntegrityError, DataError)):
-            return False
-        if isinstance(current, (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)):
-            return True
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, (TimeoutError, ConnectionError)):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 async def handle(event: ChatEvent, ctx: HandlerContext) -> Reply:

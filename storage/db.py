@@ -30,7 +30,15 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
@@ -107,6 +115,28 @@ def _writer_begin(conn: Connection) -> None:
     # IMMEDIATE: take the write lock at the start, so what the transaction reads before it
     # writes cannot change under it.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the failure was the infrastructure's (the database unreachable, locked, read-only,
+    a connection dropped, a timeout) rather than the request's: then the same request can succeed
+    later, and a platform that redelivers should be asked to. An error that bad input can cause
+    (an integrity or data error, a bug) is not, so it never turns into a 5xx. The exception's
+    causes are looked through, so a wrapped database error counts as one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (IntegrityError, DataError)):
+            return False
+        if isinstance(current, (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (TimeoutError, ConnectionError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class _Missing:

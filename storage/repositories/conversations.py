@@ -40,23 +40,6 @@ async def find_reference(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def find_user_reference_any_workspace(
-    session: AsyncSession, platform: str, user_id: str
-) -> tuple[str, dict[str, Any]] | None:
-    """(workspace, reference) for a user whose tenant the caller does not know."""
-    stmt = (
-        select(ConversationReference.workspace_id, ConversationReference.reference)
-        .where(
-            ConversationReference.platform == Platform(platform),
-            ConversationReference.key == user_key(user_id),
-        )
-        .order_by(ConversationReference.updated_at.desc())
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).first()
-    return (row[0], row[1]) if row else None
-
-
 async def save_reference(
     session: AsyncSession, platform: str, workspace_id: str, key: str, reference: dict[str, Any]
 ) -> bool:

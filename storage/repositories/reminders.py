@@ -454,9 +454,3 @@ async def mark_skipped(
         )
         count += len((await session.execute(upd)).all())
     return count
-
-
-async def entries_of_meeting(session: AsyncSession, meeting_id: int) -> list[ReminderLog]:
-    """The whole log of a meeting, oldest first (for `mote status`, tests and the dry run)."""
-    stmt = select(ReminderLog).where(ReminderLog.meeting_id == meeting_id).order_by(ReminderLog.id)
-    return list((await session.execute(stmt)).scalars())
