@@ -1,6 +1,10 @@
 """Teams' outbound side for handlers (handlers.ports.Messenger): post in channels, update poll
 cards, and reach people 1:1 (reminders), all through the one pooled BotConnectorClient.
 
+Handlers name targets by ids only (a member's identity or e-mail, a group's channel); the
+conversation references that say how to reach them live in one store, the
+conversation_references table, which this messenger reads (and adds new 1:1 chats to).
+
 A person the bot has never chatted with is reached the way Teams allows: a 1:1 conversation is
 created from their user id, or, knowing only their e-mail, from the member list of a team the
 bot is in. The new chat's reference is stored, so the next message goes straight out.
@@ -17,7 +21,7 @@ from bot.teams.connector import BotConnectorClient
 from handlers.events import ChannelTarget, DirectTarget, Reply
 from handlers.ports import DeliveryError
 from storage.db import Database
-from storage.repositories import conversations, groups
+from storage.repositories import conversations
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +59,20 @@ class TeamsMessenger:
 
     # -- references ----------------------------------------------------------------------------
 
-    async def channel_reference(self, target: ChannelTarget) -> dict[str, Any]:
-        if target.reference and target.reference.get("serviceUrl"):
-            return dict(target.reference)
+    async def _stored(self, workspace_id: str, key: str) -> dict[str, Any] | None:
         async with self.db.session() as session:
-            found = await conversations.find_reference(
-                session, PLATFORM, target.workspace_id, conversations.channel_key(target.channel_id)
-            )
-            if found is None:
-                binding = await groups.find_binding(session, PLATFORM, target.workspace_id, target.channel_id)
-                found = binding.reference if binding is not None else None
+            found = await conversations.find_reference(session, PLATFORM, workspace_id, key)
+        return dict(found) if found else None
+
+    async def channel_reference(self, target: ChannelTarget) -> dict[str, Any]:
+        """The stored reference of a channel (or chat): the adapter keeps it when the bot sees one."""
+        found = await self._stored(target.workspace_id, conversations.channel_key(target.channel_id))
         if not found or not found.get("serviceUrl"):
             raise DeliveryError(
                 f"no Teams address for channel {target.channel_id}: the bot must be added to it first",
                 permanent=True,
             )
-        return dict(found)
+        return found
 
     # -- Messenger -----------------------------------------------------------------------------
 
@@ -141,18 +143,11 @@ class TeamsMessenger:
     # -- 1:1 conversations ---------------------------------------------------------------------
 
     async def _personal_reference(self, target: DirectTarget) -> dict[str, Any]:
-        reference = dict(target.reference) if target.reference else None
-        if reference is None or not conversations.is_personal(reference):
-            async with self.db.session() as session:
-                stored = (
-                    await conversations.find_reference(
-                        session, PLATFORM, target.workspace_id, conversations.user_key(target.user_id)
-                    )
-                    if target.user_id
-                    else None
-                )
-            if stored is not None and (reference is None or conversations.is_personal(stored)):
-                reference = dict(stored)
+        reference = (
+            await self._stored(target.workspace_id, conversations.user_key(target.user_id))
+            if target.user_id
+            else None
+        )
         if reference is not None and conversations.is_personal(reference) and reference.get("serviceUrl"):
             return reference
         if reference is not None and reference.get("serviceUrl"):

@@ -2,7 +2,9 @@
 
 - schedule.py — pure: when each reminder is due (working days, Norwegian holidays, DST);
 - messages.py — what each reminder says, in the recipient's language;
-- runner.py — the pass: plan, claim in the reminder log, send through the messengers, record;
+- plan.py — pure: who is reminded of what, when and where, from the loaded rows;
+- send.py — claim in the reminder log, send through the messengers, record;
+- runner.py — the pass: load what the plan needs, plan, skip what was missed, send;
 - fanout.py — the bounded, rate-limit-aware fan-out and the group-committed log writer.
 """
 
