@@ -22,22 +22,11 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers.context import HandlerContext
-from handlers.reminders.plan import (
-    Due,
-    Job,
-    MeetingRows,
-    Outcome,
-    PassOptions,
-    PlanEnv,
-    PlannedReminder,
-    Planner,
-    Skip,
-    due_now,
-)
+from handlers.reminders.plan import Due, Job, MeetingRows, PlanEnv, Planner, Skip, due_now
+from handlers.reminders.report import Outcome, PassOptions, PassReport, PlannedReminder
 from handlers.reminders.send import Sender, write_skips
 from storage.repositories import reminders as repo
 
@@ -55,35 +44,6 @@ log = logging.getLogger(__name__)
 
 # Meetings that ended longer ago than this are not looked at (their deadlines are long gone).
 LOOKBACK = timedelta(days=120)
-
-
-@dataclass
-class PassReport:
-    """What a pass did. `planned` is everything it tried (or would try, in a dry run)."""
-
-    now: datetime
-    worker_id: str
-    dry_run: bool = False
-    planned: list[PlannedReminder] = field(default_factory=list)
-    sent: list[Outcome] = field(default_factory=list)
-    skipped: list[Outcome] = field(default_factory=list)
-    failed: list[Outcome] = field(default_factory=list)
-    unreachable: list[Outcome] = field(default_factory=list)  # no address, or platform not set up
-    deferred: list[PlannedReminder] = field(default_factory=list)  # one message per member per pass
-    taken: int = 0  # claims another replica (or an overlapping pass) held first
-    elapsed_seconds: float = 0.0
-    rate_limit_pauses: int = 0
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "planned": len(self.planned),
-            "sent": len(self.sent),
-            "skipped": len(self.skipped),
-            "failed": len(self.failed),
-            "unreachable": len(self.unreachable),
-            "deferred": len(self.deferred),
-            "taken": self.taken,
-        }
 
 
 def default_worker_id() -> str:

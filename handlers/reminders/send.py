@@ -14,16 +14,13 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from handlers.context import HandlerContext
 from handlers.ports import DeliveryError, Messenger
 from handlers.reminders.fanout import LogWriter, RateGate
-from handlers.reminders.plan import Job, Outcome, PassOptions, Skip
+from handlers.reminders.plan import Job, Skip
+from handlers.reminders.report import Outcome, PassOptions, PassReport
 from storage.repositories import reminders as repo
-
-if TYPE_CHECKING:
-    from handlers.reminders.runner import PassReport
 
 log = logging.getLogger(__name__)
 
