@@ -13,8 +13,9 @@ bot is in. The new chat's reference is stored, so the next message goes straight
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
+
+from cachetools import TTLCache
 
 from bot.teams.cards import render_reply
 from bot.teams.connector import BotConnectorClient
@@ -55,7 +56,8 @@ class TeamsMessenger:
         self.client = client
         self.db = db
         self.app_id = app_id
-        self._members: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        # (service URL, team or chat id) → its member list, to find people by e-mail.
+        self._members: TTLCache[tuple[str, str], list[dict[str, Any]]] = TTLCache(256, MEMBER_LIST_TTL)
 
     # -- references ----------------------------------------------------------------------------
 
@@ -238,8 +240,8 @@ class TeamsMessenger:
     async def _member_list(self, service_url: str, roster_id: str) -> list[dict[str, Any]]:
         key = (service_url, roster_id)
         cached = self._members.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached
         members = await self.client.get_paged_members(service_url, roster_id)
-        self._members[key] = (time.monotonic() + MEMBER_LIST_TTL, members)
+        self._members[key] = members
         return members
