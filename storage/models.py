@@ -163,8 +163,6 @@ class ChannelBinding(Base):
     platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"))
     workspace_id: Mapped[str] = mapped_column(String(200))  # Slack team id / Teams tenant id
     channel_id: Mapped[str] = mapped_column(String(300))
-    # Teams needs the service URL and conversation to post proactively; Slack needs nothing extra.
-    reference: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="bindings")
