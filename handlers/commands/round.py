@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import (
     answer,
     closed_reply,
@@ -30,6 +32,19 @@ from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import submissions as submission_repo
 from storage.repositories.submissions import PendingPost, PostOutcome
+
+RUNDE = command(
+    "runde",
+    slash="/runde",
+    aliases=("round", "update"),
+    usage_nb="runde [tekst | ingen]",
+    usage_en="runde [text | ingen]",
+    summary_nb="Legg til i runden rundt bordet; uten tekst: rediger, «ingen»: ingenting å melde",
+    summary_en="Add to my round-table update; no text: edit it, «ingen»: nothing to report",
+    role="member",
+    grammar=grammar.runde,
+    position=20,
+)
 
 FORM_PREFIX = "runde:"
 SILENT = Reply(text="")
@@ -94,6 +109,7 @@ async def _add_post(
     )
 
 
+@RUNDE.handles(Round)
 async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
     """`runde <tekst>` adds to my entry; `runde` opens the editor; `runde ingen` = nothing to report."""
     meeting = await submission_meeting(scope)
@@ -319,6 +335,7 @@ async def _store(
     return outcome is PostOutcome.STORED
 
 
+@RUNDE.fast_path(Round)
 async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply | None:
     """`runde <tekst>` on the hot path; None when the full path must answer."""
     if cmd.nothing or not cmd.text.strip():
