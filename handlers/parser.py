@@ -811,6 +811,12 @@ def forfall(rest: str, ctx: Args) -> Command:
 # --- building blocks for a command's own grammar --------------------------------------------
 
 
+def fail(key: str, command: str | None = None, /, **params: str) -> Exception:
+    """What a command's own grammar raises to refuse a line: `raise fail("bad_format", "neste",
+    value=word)`; `key` names a `parse.*` message, `parse` turns it into a ParseError."""
+    return _fail(key, command, **params)
+
+
 def no_arguments(make: Callable[[], object], command: str) -> Callable[[str, Args], object]:
     """A grammar for a command that takes nothing: any argument is a `bad_format`."""
 

@@ -4,6 +4,7 @@ and nothing else has to change. Also: the registry refuses two handlers for one 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from handlers.context import HandlerContext
 from handlers.events import Reply
 from handlers.identity import Scope
 from handlers.parsed import ParseError, Round
-from handlers.parser import no_arguments, one_name, parse
+from handlers.parser import Args, fail, no_arguments, one_name, parse
 from storage.db import Database
 from tests.transcript import GROUP, KARI, TranscriptBot, seed
 
@@ -139,3 +140,35 @@ def test_every_parsed_type_of_the_builtin_grammars_has_a_handler() -> None:
         assert not isinstance(parsed, ParseError), line
         found = route(parsed)
         assert found is not None and lookup(line.split()[0]) is found.spec, line
+
+
+def test_an_own_grammar_refuses_with_fail_and_a_bug_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def own(rest: str, args: Args) -> Echo:
+        if rest.strip() == "krasj":
+            raise ZeroDivisionError("a bug in the grammar")
+        if not rest.strip():
+            raise fail("missing_argument", "ekko", command="ekko", argument="text")
+        return Echo(rest.strip())
+
+    declared = command(
+        "ekko",
+        aliases=(),
+        usage_nb="ekko <tekst>",
+        usage_en="ekko <text>",
+        summary_nb="Ekko",
+        summary_en="Echo",
+        role="anyone",
+        grammar=own,
+        position=146,
+    )
+    try:
+        assert parse("ekko hei") == Echo("hei")
+        missing = ParseError("missing_argument", {"command": "ekko", "argument": "text"}, "ekko")
+        assert parse("ekko") == missing
+        with caplog.at_level(logging.ERROR, logger="handlers.parser"):
+            broken = parse("ekko krasj")
+        assert isinstance(broken, ParseError) and broken.key == "bad_format"
+        (record,) = [r for r in caplog.records if r.name == "handlers.parser"]
+        assert record.exc_info is not None and isinstance(record.exc_info[1], ZeroDivisionError)
+    finally:
+        REGISTRY.remove(declared)
