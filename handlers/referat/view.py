@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
-from handlers.i18n import normalise_locale as shared_normalise_locale
+from handlers.i18n import normalise_locale
 from handlers.referat.blocks import Text, one_line, parse_text
 from handlers.referat.deadline import collection_open, group_zone, submission_deadline
 from storage.models import (
@@ -44,15 +44,10 @@ _ANY_OTHER_TITLES = ("eventuelt", "evt.", "any other business", "aob", "other bu
 # --- labels and dates ----------------------------------------------------------------------
 
 
-def normalise_locale(locale: str | None, fallback: str = "nb") -> str:
-    """`nb-NO`, `no`, `nn` → nb; `en-US`, `en_GB` → en; anything else → the fallback (or nb)."""
-    return shared_normalise_locale(locale) or shared_normalise_locale(fallback) or "nb"
-
-
 @lru_cache(maxsize=len(LOCALES))
 def load_labels(lang: str) -> dict[str, str]:
     """The label file for nb or en, from templates/referat (data, editable without code)."""
-    name = f"labels.{normalise_locale(lang)}.toml"
+    name = f"labels.{normalise_locale(lang, 'nb')}.toml"
     raw = resources.files("templates").joinpath("referat", name).read_text(encoding="utf-8")
     return {key: str(value) for key, value in tomllib.loads(raw).items()}
 
