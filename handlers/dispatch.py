@@ -25,7 +25,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import (
     DataError,
@@ -52,6 +51,7 @@ from handlers.parser import parse
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import events as event_repo
 from storage.repositories import meetings as meeting_repo
+from storage.zones import zone_or_default
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +147,7 @@ def _without_storage(event: ChatEvent, ctx: HandlerContext) -> Reply | None:
 
 
 def _today(ctx: HandlerContext, timezone: str) -> date:
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo(ctx.settings.default_timezone)
-    return ctx.now().astimezone(zone).date()
+    return ctx.now().astimezone(zone_or_default(timezone, ctx.settings.default_timezone)).date()
 
 
 async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
