@@ -161,6 +161,9 @@ async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
         offline = _without_storage(event, ctx)
         if offline is None:
             raise
+        log.warning(
+            "storage unavailable for %s event %s; answered without it: %s", event.kind, event.event_id, exc
+        )
         return offline
     if isinstance(view, Unresolved):
         locale, timezone = _fallback_locale(event, ctx), ctx.settings.default_timezone

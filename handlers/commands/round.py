@@ -94,7 +94,8 @@ async def _open_form(scope: Scope, meeting: Meeting) -> Reply:
 
 async def _add_post(
     scope: Scope, meeting: Meeting, text: str, *, source_ref: str | None = None, channel: str | None = None
-) -> None:
+) -> Member:
+    """Store `text` as my round-table post (replacing a "nothing to report"); returns me."""
     member = await ensure_member(scope)
     await submission_repo.remove_of_member(scope.session, meeting.id, member.id, (SubmissionKind.NOTHING,))
     await submission_repo.add_submission(
@@ -107,6 +108,7 @@ async def _add_post(
         source_ref=source_ref,
         source_channel=channel,
     )
+    return member
 
 
 @RUNDE.handles(Round)
@@ -122,12 +124,11 @@ async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
     text = member_text(scope, cmd.text, "runde")
     if isinstance(text, Reply):
         return text
-    await _add_post(scope, meeting, text)
-    assert scope.member is not None
+    member = await _add_post(scope, meeting, text)
     return answer(
         scope,
         "round.saved",
-        name=first_name(scope.member),
+        name=first_name(member),
         meeting=meeting_label(scope, meeting),
         preview=one_line(text),
         deadline=deadline_text(scope, meeting),
@@ -206,11 +207,8 @@ async def save_thread_reply(scope: Scope, meeting: Meeting) -> Reply:
     text = member_text(scope, event.text)
     if isinstance(text, Reply):
         return text
-    await _add_post(scope, meeting, text, source_ref=event.message_ref, channel=event.channel_id)
-    assert scope.member is not None
-    return answer(
-        scope, "round.thread_saved", name=first_name(scope.member), meeting=meeting_label(scope, meeting)
-    )
+    member = await _add_post(scope, meeting, text, source_ref=event.message_ref, channel=event.channel_id)
+    return answer(scope, "round.thread_saved", name=first_name(member), meeting=meeting_label(scope, meeting))
 
 
 async def edit_post(scope: Scope) -> Reply:
