@@ -17,7 +17,7 @@ from handlers.context import HandlerContext
 from handlers.events import Reply
 from handlers.identity import Scope
 from handlers.parsed import ParseError, Round
-from handlers.parser import Args, fail, no_arguments, one_name, parse
+from handlers.parser import Args, fail, free_text, no_arguments, one_name, parse
 from storage.db import Database
 from tests.transcript import GROUP, KARI, TranscriptBot, seed
 
@@ -108,6 +108,8 @@ def test_a_grammar_from_the_shared_pieces() -> None:
     )
     assert echo.grammar is not None
     assert echo.grammar(' "Hei  du" ', None) == Echo("Hei du")
+    assert free_text(Echo)("  Linje 1\n  - punkt  ", None) == Echo("Linje 1\n  - punkt  ")
+    assert no_arguments(Ping, "ping")("   ", None) == Ping()
 
 
 def test_one_parsed_type_has_one_handler() -> None:
