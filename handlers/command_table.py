@@ -218,6 +218,7 @@ class Registry:
         self._sorted = None
         self._routes = None
         _BY_WORD.clear()
+        _BY_NAME.clear()
 
     def remove(self, spec: CommandSpec) -> None:
         """Take a command out again (tests that declare a throwaway command)."""
@@ -225,6 +226,7 @@ class Registry:
         self._sorted = None
         self._routes = None
         _BY_WORD.clear()
+        _BY_NAME.clear()
 
     def forget_routes(self) -> None:
         self._routes = None
@@ -288,7 +290,9 @@ ROLE_WORDS: dict[str, str] = {
 # `runde ingen`: nothing to report this time.
 NOTHING_WORDS: tuple[str, ...] = ("ingen", "ingenting", "nothing", "none")
 
+# Indexes of the registry, rebuilt on first use after any change to it.
 _BY_WORD: dict[str, CommandSpec] = {}
+_BY_NAME: dict[str, CommandSpec] = {}
 
 
 def _word_index() -> dict[str, CommandSpec]:
@@ -306,10 +310,9 @@ def _word_index() -> dict[str, CommandSpec]:
 
 def spec(name: str) -> CommandSpec:
     """The command with this canonical name (KeyError otherwise: names are code, not input)."""
-    for command in COMMANDS:
-        if command.name == name:
-            return command
-    raise KeyError(name)
+    if not _BY_NAME:
+        _BY_NAME.update({c.name: c for c in COMMANDS})
+    return _BY_NAME[name]
 
 
 def lookup(word: str) -> CommandSpec | None:
