@@ -22,7 +22,7 @@ import importlib
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
 
 from handlers.i18n import normalise_locale
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from handlers.context import HandlerContext
     from handlers.events import ChatEvent, Reply
     from handlers.identity import Scope, ScopeView
+    from storage.models import Role as MemberRole
 
 Role = Literal["member", "secretariat", "anyone"]
 
@@ -52,16 +53,24 @@ def fold(word: str) -> str:
 
 # What a grammar gets besides the text: `mentions` and `today` (handlers/parser.py `Args`).
 Grammar = Callable[[str, Any], object]
-# `(command, scope, ctx)`: runs inside the bound group, in one transaction (or a read session).
-GroupHandler = Callable[[Any, "Scope", "HandlerContext"], Awaitable["Reply"]]
-# `(command, event, session, ctx, locale)`: needs no bound group (binding a channel, my data).
-UnboundHandler = Callable[[Any, "ChatEvent", "AsyncSession", "HandlerContext", str], Awaitable["Reply"]]
-# `(command, locale, role=, group_name=)`: needs no storage at all (help); also works offline.
-Answer = Callable[..., "Reply"]
-# `(command, view, ctx)`: tried before the transaction; None means "take the full path".
-FastPath = Callable[[Any, "ScopeView", "HandlerContext"], Awaitable["Reply | None"]]
+P = TypeVar("P")  # a parsed command type
+P_in = TypeVar("P_in", contravariant=True)
 
-H = TypeVar("H", bound=Callable[..., Any])
+# `(command, scope, ctx)`: runs inside the bound group, in one transaction (or a read session).
+GroupHandler = Callable[[P, "Scope", "HandlerContext"], Awaitable["Reply"]]
+# `(command, event, session, ctx, locale)`: needs no bound group (binding a channel, my data).
+UnboundHandler = Callable[[P, "ChatEvent", "AsyncSession", "HandlerContext", str], Awaitable["Reply"]]
+# `(command, view, ctx)`: tried before the transaction; None means "take the full path".
+FastPath = Callable[[P, "ScopeView", "HandlerContext"], Awaitable["Reply | None"]]
+
+
+class Answer(Protocol[P_in]):
+    """`(command, locale, *, role, group_name)`: needs no storage at all (help); works offline."""
+
+    def __call__(
+        self, cmd: P_in, locale: str, *, role: MemberRole | None, group_name: str | None
+    ) -> Reply: ...
+
 
 Kind = Literal["group", "unbound", "answer"]
 
@@ -75,7 +84,7 @@ class Route:
     kind: Kind
     run: Callable[..., Any]
     read_only: bool | Callable[[Any], bool] = False
-    fast: FastPath | None = None
+    fast: FastPath[Any] | None = None
 
     def reads_only(self, command: object) -> bool:
         """Whether this command only reads (a predicate decides for commands like `data`)."""
@@ -131,32 +140,34 @@ class CommandSpec:
                 return sub
         return None
 
-    def _route(self, parsed: type, kind: Kind, run: H, **options: Any) -> H:
+    def _route(self, parsed: type, kind: Kind, run: Any, **options: Any) -> Any:
         if parsed in self.routes:
             raise RuntimeError(f"{self.name}: {parsed.__name__} already has a handler")
         self.routes[parsed] = Route(self, kind, run, **options)
         REGISTRY.forget_routes()
         return run
 
-    def handles(self, parsed: type, *, read_only: bool | Callable[[Any], bool] = False) -> Callable[[H], H]:
+    def handles(
+        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+    ) -> Callable[[GroupHandler[P]], GroupHandler[P]]:
         """Decorate the handler of `parsed` in the bound group: `(command, scope, ctx) -> Reply`."""
         return lambda run: self._route(parsed, "group", run, read_only=read_only)
 
     def handles_unbound(
-        self, parsed: type, *, read_only: bool | Callable[[Any], bool] = False
-    ) -> Callable[[H], H]:
+        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+    ) -> Callable[[UnboundHandler[P]], UnboundHandler[P]]:
         """Decorate a handler that needs no bound group: `(command, event, session, ctx, locale)`."""
         return lambda run: self._route(parsed, "unbound", run, read_only=read_only)
 
-    def answers(self, parsed: type) -> Callable[[H], H]:
+    def answers(self, parsed: type[P]) -> Callable[[Answer[P]], Answer[P]]:
         """Decorate a handler that needs no storage: `(command, locale, *, role, group_name)`."""
         return lambda run: self._route(parsed, "answer", run)
 
-    def fast_path(self, parsed: type) -> Callable[[H], H]:
+    def fast_path(self, parsed: type[P]) -> Callable[[FastPath[P]], FastPath[P]]:
         """Decorate a shortcut tried before the transaction of `parsed`'s handler (declared
         earlier): `(command, view, ctx) -> Reply | None`."""
 
-        def attach(fast: H) -> H:
+        def attach(fast: FastPath[P]) -> FastPath[P]:
             route = self.routes[parsed]
             self.routes[parsed] = Route(self, route.kind, route.run, route.read_only, fast)
             REGISTRY.forget_routes()
