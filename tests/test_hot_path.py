@@ -380,12 +380,9 @@ async def test_an_unreachable_database_gives_a_retryable_apology(url: str, tmp_p
         await db.close()
 
 
-async def test_an_answer_given_without_storage_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_an_answer_given_without_storage_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     """Storage down, a line the parser refuses is still answered, and the outage is not silent."""
-    (tmp_path / "is-a-directory").mkdir()
-    db = Database(f"sqlite+aiosqlite:///{tmp_path}/is-a-directory")
+    db = Database("postgresql+asyncpg://referent@127.0.0.1:9/none")  # nothing listens there
     try:
         bot = TranscriptBot(db)
         with caplog.at_level(logging.WARNING, logger="handlers.dispatch"):
