@@ -29,7 +29,8 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         async with runtime.db.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
-    except Exception:
+    except Exception as exc:
+        log.warning("health check: the database is unreachable: %s", exc)
         return web.json_response({"status": "degraded", "database": "unreachable"}, status=503)
     return web.json_response(
         {

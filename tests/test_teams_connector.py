@@ -29,7 +29,10 @@ async def connector() -> AsyncIterator[FakeBotConnector]:
 
 
 async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotConnector) -> None:
-    client = BotConnectorClient()
+    """A burst of 50 overlapping sends goes over at most the pool's per-host limit of connections
+    (not one each), and 50 sends after it reuse those and open none."""
+    connector.response_delay = 0.02  # the 50 sends really overlap: unpooled, they would need 50
+    client = BotConnectorClient(connections_per_host=4)
     try:
         ids = await asyncio.gather(
             *(
@@ -37,6 +40,7 @@ async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotC
                 for i in range(50)
             )
         )
+        after_burst = set(connector.client_ports)
         for i in range(50):
             await client.reply_to_activity(
                 connector.url, THREAD, "1768900000000", {"type": "message", "text": f"r{i}"}
@@ -45,8 +49,8 @@ async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotC
         await client.close()
     assert len(set(ids)) == 50
     assert len(connector.activities()) == 100
-    # 50 concurrent sends may open up to 50 connections; the 50 sequential ones open none.
-    assert len(connector.client_ports) <= 50
+    assert 1 <= len(after_burst) <= client.connections_per_host == 4
+    assert connector.client_ports == after_burst  # the sequential sends opened no new connection
     assert all(a.conversation_id == THREAD for a in connector.activities())  # `;` and `@` survive
     assert connector.activities()[-1].reply_to_id == "1768900000000"
 
