@@ -113,7 +113,10 @@ async def test_client_errors_are_permanent_and_members_can_be_missing(connector:
         await client.close()
 
 
-async def test_bot_token_is_fetched_once_and_sent(connector: FakeBotConnector) -> None:
+async def test_bot_token_is_fetched_once_and_sent(
+    connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", connector.ca_file)  # msal trusts the fake's certificate
     tokens = ClientCredentialsToken("app-id", "secret", connector.token_url)
     client = BotConnectorClient(tokens, require_https=True)
     try:
