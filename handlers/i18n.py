@@ -128,11 +128,6 @@ def t(locale: str | None, key: str, **params: Any) -> str:
     return template.render(**params).strip()
 
 
-def tr(locale: str | None, key: str, **params: Any) -> Raw:
-    """`t` for a message that goes inside another message (already inert, so not escaped again)."""
-    return Raw(t(locale, key, **params))
-
-
 # --- dates -----------------------------------------------------------------------------------
 
 

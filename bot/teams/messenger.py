@@ -9,8 +9,9 @@ bot is in. The new chat's reference is stored, so the next message goes straight
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
+
+from cachetools import TTLCache
 
 from bot.teams.cards import render_reply
 from bot.teams.connector import BotConnectorClient
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 MEMBER_LIST_TTL = 15 * 60.0
+MEMBER_LISTS_KEPT = 256
 
 
 def _conversation(reference: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +53,10 @@ class TeamsMessenger:
         self.client = client
         self.db = db
         self.app_id = app_id
-        self._members: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        # Team member lists by (serviceUrl, team), to find people by e-mail without a fetch each.
+        self._members: TTLCache[tuple[str, str], list[dict[str, Any]]] = TTLCache(
+            maxsize=MEMBER_LISTS_KEPT, ttl=MEMBER_LIST_TTL
+        )
 
     # -- references ----------------------------------------------------------------------------
 
@@ -242,9 +247,8 @@ class TeamsMessenger:
 
     async def _member_list(self, service_url: str, roster_id: str) -> list[dict[str, Any]]:
         key = (service_url, roster_id)
-        cached = self._members.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        members = await self.client.get_paged_members(service_url, roster_id)
-        self._members[key] = (time.monotonic() + MEMBER_LIST_TTL, members)
+        members = self._members.get(key)
+        if members is None:
+            members = await self.client.get_paged_members(service_url, roster_id)
+            self._members[key] = members
         return members
