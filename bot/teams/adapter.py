@@ -78,7 +78,7 @@ def check_bind_address(settings: Settings, host: str) -> None:
 
 
 def check_configuration(settings: Settings) -> None:
-    """Say plainly what is missing from an authenticated set-up, before botbuilder fails on it."""
+    """Say plainly what is missing from an authenticated set-up, before the first request fails."""
     if not settings.teams_authenticated:
         return
     app_type = (settings.microsoft_app_type or "MultiTenant").lower()

@@ -149,6 +149,8 @@ class SigningKeys:
             raise KeysUnavailable(f"signing keys from {self.metadata_url} failed moments ago")
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.create_task(self._fetch())
+            # Retrieved here too, so a fetch whose waiters all went away logs nothing twice.
+            self._inflight.add_done_callback(lambda task: task.cancelled() or task.exception())
         await asyncio.shield(self._inflight)
 
     async def _fetch(self) -> None:
