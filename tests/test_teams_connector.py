@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from bot.offline.fakes.bot_connector import FakeBotConnector
@@ -117,7 +118,10 @@ async def test_client_errors_are_permanent_and_members_can_be_missing(connector:
         await client.close()
 
 
-async def test_bot_token_is_fetched_once_and_sent(connector: FakeBotConnector) -> None:
+async def test_bot_token_is_fetched_once_and_sent(
+    connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", connector.ca_file)  # msal trusts the fake's certificate
     tokens = ClientCredentialsToken("app-id", "secret", connector.token_url)
     client = BotConnectorClient(tokens, require_https=True)
     try:
@@ -143,3 +147,36 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     assert retry_after_seconds("soon") is None
     assert retry_after_from_headers({"retry-after": ["3"]}) == 3.0
     assert retry_after_from_headers({"Content-Type": "x"}) is None
+
+
+async def test_a_rejected_token_is_forgotten_in_msal_too(
+    connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", connector.ca_file)
+    tokens = ClientCredentialsToken("app-id", "secret", connector.token_url)
+    async with aiohttp.ClientSession() as session:
+        assert await tokens.token(session) == "fake-bot-token-1"
+        assert await tokens.token(session) == "fake-bot-token-1"  # kept, no new request
+        tokens.invalidate()
+        assert await tokens.token(session) == "fake-bot-token-2"
+    assert len(connector.token_requests) == 2
+    assert connector.token_requests[0]["grant_type"] == "client_credentials"
+
+
+async def test_an_unreachable_token_endpoint_is_a_delivery_error() -> None:
+    tokens = ClientCredentialsToken("app-id", "secret", "https://127.0.0.1:9/botframework.com/oauth2/v2.0/token")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(DeliveryError) as caught:
+            await tokens.token(session)
+    assert caught.value.retry_after == 30.0 and not caught.value.permanent
+
+
+async def test_an_unreachable_connector_is_retried_then_given_up() -> None:
+    client = BotConnectorClient(max_retries=2, max_retry_wait=0.05)
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await client.send_to_conversation("http://127.0.0.1:9/", "a:1chat", {"type": "message"})
+    finally:
+        await client.close()
+    assert caught.value.retry_after == 5.0 and not caught.value.permanent
+    assert client.stats.requests == 3 and client.stats.retries == 2 and client.stats.failures == 1
