@@ -27,9 +27,12 @@ _PRESENTER_IN_TITLE = re.compile(
     r"^(?P<title>.+?)[\s,;(–—-]+(?:v/|v\.|ved(?=\s+[A-ZÆØÅ])|innleder\s*:|innleiar\s*:|presenter\s*:)"
     r"\s*(?P<name>[^)]+?)\)?\s*$"
 )
-_PRESENTER_LINE = re.compile(r"^(?:v/|innleder\s*:|innleiar\s*:|presenter\s*:)\s*(?P<name>.+)$", re.IGNORECASE)
+_PRESENTER_LINE = re.compile(
+    r"^(?:v/|innleder\s*:|innleiar\s*:|presenter\s*:)\s*(?P<name>.+)$", re.IGNORECASE
+)
 _STOP = re.compile(
-    r"^(?:(?:ad[- ]hoc[- ])?(?:arbeids)?(?:gruppe|group)\s*[0-9]{1,2}\s*[-–—:.)]|ansvar\w*\s*:)", re.IGNORECASE
+    r"^(?:(?:ad[- ]hoc[- ])?(?:arbeids)?(?:gruppe|group)\s*[0-9]{1,2}\s*[-–—:.)]|ansvar\w*\s*:)",
+    re.IGNORECASE,
 )
 _MONTH_START = re.compile(
     r"^(jan|feb|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|des|dec)[a-z]*\.?(\s+[0-9]{4})?\b", re.IGNORECASE

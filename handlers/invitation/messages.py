@@ -60,7 +60,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "plan_header": ("Dette vil bli gjort i {group}:", "This would be done in {group}:"),
     "done_header": ("Dette ble gjort i {group}:", "This was done in {group}:"),
-    "plan_meeting_new": ("Nytt møte {day}, kl. {start}–{end}, {place}", "New meeting {day}, {start}–{end}, {place}"),
+    "plan_meeting_new": (
+        "Nytt møte {day}, kl. {start}–{end}, {place}",
+        "New meeting {day}, {start}–{end}, {place}",
+    ),
     "plan_meeting_update": (
         "Møtet {day} oppdateres: {fields}",
         "The meeting on {day} is updated: {fields}",
@@ -76,7 +79,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Saker som ikke står i innkallingen, beholdes: {items}",
         "Items not in the invitation are kept: {items}",
     ),
-    "plan_members_added": ("Nye i deltakerlisten ({count}): {names}", "Added to the roster ({count}): {names}"),
+    "plan_members_added": (
+        "Nye i deltakerlisten ({count}): {names}",
+        "Added to the roster ({count}): {names}",
+    ),
     "plan_members_known": ("Allerede i deltakerlisten: {count}", "Already on the roster: {count}"),
     "plan_members_filled": (
         "Får e-post eller organisasjon fylt inn: {names}",
@@ -94,7 +100,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Avstemningen om arbeidsgrupper finnes allerede (nr. {poll})",
         "The work-group poll already exists (no. {poll})",
     ),
-    "plan_nothing": ("Ingenting å endre: alt er allerede importert.", "Nothing to change: all imported already."),
+    "plan_nothing": (
+        "Ingenting å endre: alt er allerede importert.",
+        "Nothing to change: all imported already.",
+    ),
     "field_time": ("tid", "time"),
     "field_place": ("sted", "place"),
     "field_papers": ("sakspapirer", "papers"),

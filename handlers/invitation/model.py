@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 
 from handlers.invitation.messages import message
 from storage.models import AgendaKind
+
+_QUESTION = re.compile(
+    r"^(?:spørsmål(?: til runden)?|question|spørsmålet er)\s*:\s*(?P<question>.+)$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,5 +104,15 @@ class Invitation:
 
     @property
     def round_question(self) -> str | None:
-        """The round table's theme, when the agenda names one."""
-        return next((item.theme for item in self.agenda if item.theme), None)
+        """The question put to the round table, when its item asks one apart from the title:
+        a "Spørsmål: …" line, or a description that is one question. A theme in the title
+        ("Runde rundt bordet: …") stays in the title, where the referat already reads it."""
+        item = next((entry for entry in self.agenda if entry.kind == AgendaKind.ROUND_TABLE), None)
+        if item is None or not item.description:
+            return None
+        lines = [line.removeprefix("- ").strip() for line in item.description.splitlines() if line.strip()]
+        for line in lines:
+            match = _QUESTION.match(line)
+            if match:
+                return match["question"].strip()
+        return lines[0] if len(lines) == 1 and lines[0].endswith("?") else None

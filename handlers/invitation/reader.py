@@ -131,7 +131,7 @@ def _links(lines: Sequence[SourceLine], texts: Sequence[Plain]) -> tuple[list[Me
 
 
 def _link_label(text: str, label: tuple[str, str] | None, link_text: str) -> str:
-    """"Fellesdel" for "- Fellesdel: [lenke til møtet](…)"; else the link's own text."""
+    """ "Fellesdel" for "- Fellesdel: [lenke til møtet](…)"; else the link's own text."""
     if label is not None:
         match = _LABEL.match(text)
         return match["label"].strip() if match else label[0]
@@ -165,7 +165,9 @@ def _roster(lines: Sequence[SourceLine], start: int, problems: list[Problem]) ->
         where = block[min(exc.line, len(block)) - 1].where
         problems.append(Problem(where, "roster", exc.message))
         return []
-    return [Invitee(r.first_name, r.last_name, r.organisation, block[r.line - 1].where, r.email) for r in rows]
+    return [
+        Invitee(r.first_name, r.last_name, r.organisation, block[r.line - 1].where, r.email) for r in rows
+    ]
 
 
 def _work_groups(texts: Sequence[Plain], lines: Sequence[SourceLine]) -> list[WorkGroup]:

@@ -76,7 +76,7 @@ def without_dates(text: str) -> str:
 
 
 def find_time_range(text: str) -> tuple[time, time] | None:
-    """"kl 09:00-12:30", "kl. 10-12", "10:00–12:00" anywhere in the text. Raises BadValue."""
+    """ "kl 09:00-12:30", "kl. 10-12", "10:00–12:00" anywhere in the text. Raises BadValue."""
     text = without_dates(text)
     try:
         for match in _KL.finditer(text):
