@@ -31,7 +31,8 @@ _PRESENTER_LINE = re.compile(
     r"^(?:v/|innleder\s*:|innleiar\s*:|presenter\s*:)\s*(?P<name>.+)$", re.IGNORECASE
 )
 _STOP = re.compile(
-    r"^(?:(?:ad[- ]hoc[- ])?(?:arbeids)?(?:gruppe|group)\s*[0-9]{1,2}\s*[-–—:.)]|ansvar\w*\s*:)",
+    r"^(?:(?:ad[- ]hoc[- ])?(?:arbeids)?(?:gruppe|group)\s*[0-9]{1,2}\s*[-–—:.)]|ansvar\w*\s*:"
+    r"|arbeidsgrupper\s*:?$|work groups\s*:?$)",
     re.IGNORECASE,
 )
 _MONTH_START = re.compile(
