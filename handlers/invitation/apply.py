@@ -281,7 +281,9 @@ async def _write_meeting(session: AsyncSession, preview: Preview) -> Meeting:
 async def _write_agenda(session: AsyncSession, meeting_id: int, preview: Preview) -> None:
     adding = {entry.number for entry in preview.items_added}
     changing = {change.number for change in preview.items_changed}
-    present = {item.number for item in await meeting_repo.agenda_items(session, meeting_id)}
+    items = await meeting_repo.agenda_items(session, meeting_id)
+    present = {item.number for item in items}
+    first = min((item.position for item in items), default=1.0)
     previous: int | None = None
     for entry in preview.invitation.agenda:
         if entry.number in adding:
@@ -295,6 +297,8 @@ async def _write_agenda(session: AsyncSession, meeting_id: int, preview: Preview
                 description=entry.description,
             )
             item.presenter = entry.presenter[:300] if entry.presenter else None
+            if previous is None and items:
+                item.position = first - 1.0  # the invitation's first item goes first
             present.add(entry.number)
         elif entry.number in changing:
             existing = await meeting_repo.item_by_number(session, meeting_id, entry.number)
