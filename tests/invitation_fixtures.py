@@ -139,7 +139,9 @@ def docx_bytes(*, agenda_in_table: bool = False) -> bytes:
         document.add_paragraph("Eventuelt", style="List Number")
     document.add_heading("Inviterte", level=2)
     roster = document.add_table(rows=1, cols=4)
-    for cell, text in zip(roster.rows[0].cells, ["Fornavn", "Etternavn", "Organisasjon", "E-post"], strict=True):
+    for cell, text in zip(
+        roster.rows[0].cells, ["Fornavn", "Etternavn", "Organisasjon", "E-post"], strict=True
+    ):
         cell.text = text
     for row in [
         ("Eirik", "Solberg", "Tønsberg kommune", "eirik.solberg@example.org"),

@@ -30,7 +30,9 @@ async def _setup(db: Database) -> None:
     and Tove, whom the invitation does not name."""
     async with db.write() as session:
         group, _ = await group_repo.get_or_create_group(session, GROUP)
-        await member_repo.create_member(session, group.id, "Sigrid", "Nordvik", email="Sigrid.Nordvik@example.org")
+        await member_repo.create_member(
+            session, group.id, "Sigrid", "Nordvik", email="Sigrid.Nordvik@example.org"
+        )
         await member_repo.create_member(session, group.id, "Per Olav", "Bakken", organisation="Lier kommune")
         await member_repo.create_member(session, group.id, "Tove", "Lund", organisation="Røyken")
 
@@ -84,7 +86,10 @@ async def test_preview_then_apply_in_one_go(db: Database) -> None:
             (4, "Orientering om regional transportplan", AgendaKind.ORIENTATION),
             (5, "Runde rundt bordet", AgendaKind.ROUND_TABLE),
         ]
-        assert (items[2].presenter, items[2].description) == ("Kari Fjellheim", "Status for kommunenes klimabudsjett.")
+        assert (items[2].presenter, items[2].description) == (
+            "Kari Fjellheim",
+            "Status for kommunenes klimabudsjett.",
+        )
         assert items[3].presenter == "Per Olav Bakken"
         group = await group_repo.group_by_name(session, GROUP)
         assert group is not None

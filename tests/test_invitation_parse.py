@@ -106,7 +106,15 @@ def test_date_and_time_variants(header: str, day: date, start: time, end: time) 
 
 
 @pytest.mark.parametrize(
-    "line", ["Sak 1 Budsjett", "Sak 1: Budsjett", "Sak 1. Budsjett", "1. Budsjett", "1) Budsjett", "10.00 Sak 1 Budsjett"]
+    "line",
+    [
+        "Sak 1 Budsjett",
+        "Sak 1: Budsjett",
+        "Sak 1. Budsjett",
+        "1. Budsjett",
+        "1) Budsjett",
+        "10.00 Sak 1 Budsjett",
+    ],
 )
 def test_numbering_variants(line: str) -> None:
     inv = parse_text(f"Tid: 20.01.2026 kl 10-12\n\n{line}\n")
@@ -155,7 +163,9 @@ def test_a_file_that_is_not_docx_is_one_problem() -> None:
 
 
 def test_problems_have_line_numbers() -> None:
-    text = "Innkalling\n\nSakskart\nSak 1 Godkjenning\nSak tre: Budsjett\nSak 2 Runden\nSak 2 Eventuelt\nSak 4\n"
+    text = (
+        "Innkalling\n\nSakskart\nSak 1 Godkjenning\nSak tre: Budsjett\nSak 2 Runden\nSak 2 Eventuelt\nSak 4\n"
+    )
     inv = parse_text(text)
     assert [(p.where.number if p.where else None, p.key) for p in inv.problems] == [
         (None, "no_date"),
@@ -183,7 +193,10 @@ def test_bad_date_or_time_is_a_problem_on_its_line(header: str, key: str, detail
 
 
 def test_bad_roster_row_is_a_problem_on_its_line() -> None:
-    text = "Tid: 20.01.2026 kl 10-12\nSak 1 Godkjenning\n\nFornavn;Etternavn;Organisasjon;E-post\nKari;Li;Asker;ikke-epost\n"
+    text = (
+        "Tid: 20.01.2026 kl 10-12\nSak 1 Godkjenning\n\n"
+        "Fornavn;Etternavn;Organisasjon;E-post\nKari;Li;Asker;ikke-epost\n"
+    )
     inv = parse_text(text)
     assert [(p.where, p.key) for p in inv.problems] == [(Location("line", 5), "roster")]
     assert "is not an e-mail address" in inv.problems[0].text("en")
