@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date, time
 
 import pytest
+from docx import Document
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,14 +155,54 @@ def test_docx_numbered_list_and_table(agenda_in_table: bool) -> None:
     assert inv.invitees[1].where == Location("table", 2 if agenda_in_table else 1, 3)
 
 
+def test_docx_explicit_numbering_and_bullets() -> None:
+    """Paragraphs numbered by their own w:numPr (not a list style), a bullet list that is not
+    numbered, and bold runs read as a lead-in."""
+    document = Document()
+    document.add_paragraph("Møte tirsdag 20. januar 2026 kl. 10.00–12.00")
+    document.add_paragraph("Sakskart")
+    numbered_id = document.styles["List Number"].element.pPr.find(qn("w:numPr")).find(qn("w:numId"))
+    for title in ("Godkjenning av innkalling", "Budsjett"):
+        paragraph = document.add_paragraph(title)
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(
+                f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/>'
+                f'<w:numId w:val="{numbered_id.get(qn("w:val"))}"/></w:numPr>'
+            )
+        )
+    document.add_paragraph("Kommentar til budsjettet", style="List Bullet")
+    lead = document.add_paragraph()
+    lead.add_run("Sak 3. Eventuelt.").bold = True
+    lead.add_run(" Meld saker til sekretariatet.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    inv = parse_docx(buffer.getvalue())
+    assert inv.problems == ()
+    assert [(a.number, a.title, a.numbered, a.description) for a in inv.agenda] == [
+        (1, "Godkjenning av innkalling", False, None),
+        (2, "Budsjett", False, "- Kommentar til budsjettet"),
+        (3, "Eventuelt", True, "Meld saker til sekretariatet."),
+    ]
+
+
 def test_upload_picks_the_parser_by_name() -> None:
     assert parse_upload("innkalling.DOCX", docx_bytes()).agenda[0].title == "Godkjenning av innkalling"
     assert parse_upload("innkalling.md", MD_HOUSE.encode(), group_name="Kultur").agenda_sections == 3
     assert parse_upload("innkalling.txt", TXT_SAK.encode("cp1252")).place == "Drammen rådhus, møterom Elva"
 
 
-def test_a_file_that_is_not_docx_is_one_problem() -> None:
-    inv = parse_docx(b"this is not a zip file")
+def _zip(name: str, content: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data", [b"this is not a zip file", b"", _zip("hello.txt", "x"), _zip("[Content_Types].xml", "<bad")]
+)
+def test_a_file_that_is_not_docx_is_one_problem(data: bytes) -> None:
+    inv = parse_docx(data)
     assert [p.key for p in inv.problems] == ["unreadable"]
     assert inv.problems[0].text("en").startswith("the file cannot be read")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from docx import Document
+from docx.opc.exceptions import OpcError
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.hyperlink import Hyperlink
@@ -148,6 +149,6 @@ def parse_docx(source: bytes | Path, *, group_name: str | None = None, lang: str
         data = source.read_bytes() if isinstance(source, Path) else source
         document = Document(io.BytesIO(data))
         lines = list(_lines(document))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, OpcError) as exc:
         return Invitation(problems=(Problem(None, "unreadable", str(exc) or type(exc).__name__),))
     return read_lines(lines, group_name=group_name, lang=lang)
