@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.runtime import Runtime
+from handlers.commands.polls import close_due_polls
 from handlers.i18n import format_moment
 from handlers.reminders import Outcome, PassOptions, PassReport, PlannedReminder, run_reminder_pass
 from handlers.reminders.messages import lang, rt
@@ -50,6 +51,16 @@ async def reminder_job(runtime: Runtime, worker_id: str) -> None:
         log.warning(
             "reminder pass: %d failed, will be retried: %s", len(report.failed), report.failed[0].detail
         )
+    await poll_close_job(runtime)
+
+
+async def poll_close_job(runtime: Runtime) -> None:
+    """Close the polls whose closing time has come (each exactly once across replicas) and
+    refresh their posted copies. Never raises: the next pass tries again."""
+    try:
+        await close_due_polls(runtime.ctx)
+    except Exception:
+        log.exception("closing due polls failed; the next pass will try again")
 
 
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:

@@ -26,6 +26,7 @@ class ParseError:
 class Referat:
     fmt: str = "md"  # md | html | docx
     meeting_date: date | None = None
+    final: bool = False  # `referat endelig`: the frozen final version (frozen now if need be)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,21 @@ class MeetingDeadline:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingApproveMinutes:
+    """`mote godkjenn-referat`: the previous meeting's referat is approved."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingImport:
+    """`mote importer <invitation text>` (or with a file attached); `bekreft|avbryt <token>`
+    answer the preview's buttons."""
+
+    text: str = ""
+    action: str = "preview"  # preview | confirm | cancel
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Setup:
     group_name: str
     organisation: str | None = None
@@ -184,6 +200,8 @@ Command = (
     | MeetingClose
     | MeetingReopen
     | MeetingDeadline
+    | MeetingApproveMinutes
+    | MeetingImport
     | Setup
     | SetRole
     | Profile

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from handlers import parser as grammar
 from handlers.command_table import command
+from handlers.commands import final_referat
 from handlers.commands.common import managed_meeting, meeting_label, refuse
 from handlers.context import HandlerContext
 from handlers.events import FileAttachment, Link, Reply
@@ -23,8 +24,8 @@ REFERAT = command(
     "referat",
     slash="/referat",
     aliases=("minutes",),
-    usage_nb="referat [md|html|docx] [DD.MM.YYYY]",
-    usage_en="referat [md|html|docx] [DD.MM.YYYY]",
+    usage_nb="referat [endelig] [md|html|docx] [DD.MM.YYYY]",
+    usage_en="referat [endelig] [md|html|docx] [DD.MM.YYYY]",
     summary_nb="Utkast til referat fra siste (eller et datert) møte",
     summary_en="Draft minutes of the current (or a dated) meeting",
     role="member",
@@ -65,11 +66,13 @@ def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting, formats: tuple[s
     return tuple(links)
 
 
-@REFERAT.handles(Referat, read_only=True)
+@REFERAT.handles(Referat, read_only=lambda cmd: not cmd.final)  # freezing the final one writes
 async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await _meeting(cmd, scope)
     if isinstance(meeting, Reply):
         return meeting
+    if cmd.final:
+        return await final_referat.final_reply(scope, ctx, meeting, cmd.fmt)
     label = meeting_label(scope, meeting)
     if cmd.fmt == "html":
         links = _links(scope, ctx, meeting, ("html",))

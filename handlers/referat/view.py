@@ -197,6 +197,7 @@ class ReferatView:
     work_group_intro: tuple[str, ...]
     work_groups: tuple[WorkGroupView, ...]
     follow_ups: tuple[FollowUpView, ...]
+    carried: tuple[FollowUpView, ...]  # open follow-ups from the group's earlier meetings
     any_other: ItemView | None  # the closing Eventuelt; None when the agenda keeps it in its place
     next_meeting: str | None
     closing: str
@@ -537,6 +538,50 @@ def _follow_ups(
     return tuple(views)
 
 
+def _carried(data: ReferatData, people: _People, labels: Labels, clock: Clock) -> tuple[FollowUpView, ...]:
+    """Follow-ups carried from earlier meetings: owner, due date, status, and where from."""
+    views: list[FollowUpView] = []
+    for number, (follow_up, source) in enumerate(data.carried, start=1):
+        owner = ""
+        if follow_up.owner_member_id in data.members:
+            owner = people.name(follow_up.owner_member_id)
+        elif one_line(follow_up.owner_text):
+            owner = one_line(follow_up.owner_text)
+        done = follow_up.status == FollowUpStatus.DONE and follow_up.closed_in_meeting_id == data.meeting.id
+        details = [labels["follow_up_owner"].format(owner=owner or labels["responsible_missing"])]
+        if follow_up.due_date is not None:
+            details.append(labels["follow_up_due"].format(date=clock.short_day(follow_up.due_date)))
+        details.append(labels["follow_up_status_done" if done else "follow_up_status_open"])
+        details.append(labels["follow_up_from"].format(date=clock.short_day(source.starts_at)))
+        views.append(
+            FollowUpView(
+                number=number,
+                text=parse_text(follow_up.text),
+                details=", ".join(details),
+                done=done,
+                owner_missing=not owner,
+            )
+        )
+    return tuple(views)
+
+
+def _compiled(data: ReferatData, labels: Labels, clock: Clock, now: datetime, final: bool) -> str:
+    """The line under the title: when it was compiled (or frozen), whether it was approved, and,
+    on a draft, that a final version exists."""
+    meeting = data.meeting
+    parts = [labels["final_compiled" if final else "compiled_at"].format(when=clock.moment(now))]
+    if meeting.referat_approved_at is not None:
+        parts.append(
+            labels["approved_note"].format(
+                date=clock.short_day(meeting.referat_approved_at),
+                name=one_line(meeting.referat_approved_by) or "–",
+            )
+        )
+    if not final and data.final_frozen_at is not None:
+        parts.append(labels["final_exists"].format(when=clock.moment(data.final_frozen_at)))
+    return " · ".join(parts)
+
+
 def _draft_box(
     data: ReferatData, people: _People, labels: Labels, clock: Clock, now: datetime
 ) -> DraftBoxView | None:
@@ -576,8 +621,11 @@ def _draft_box(
     )
 
 
-def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -> ReferatView:
-    """The whole referat draft as data, in the group's (or the requested) language."""
+def build_view(
+    data: ReferatData, *, locale: str | None = None, now: datetime, final: bool = False
+) -> ReferatView:
+    """The whole referat draft as data, in the group's (or the requested) language; `final`
+    makes it the frozen final version (marked so, without the secretariat's box)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     meeting, group = data.meeting, data.group
@@ -630,8 +678,8 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         labels=labels,
         title=_title(one_line(group.organisation), one_line(group.name), lang, labels),
         subtitle=one_line(meeting.title) or None,
-        draft_mark=labels["draft_mark"],
-        compiled=labels["compiled_at"].format(when=clock.moment(now)),
+        draft_mark=labels["final_mark" if final else "draft_mark"],
+        compiled=_compiled(data, labels, clock, now, final),
         compiled_at=now,
         when=clock.span(meeting.starts_at, meeting.ends_at),
         place=one_line(meeting.place) or None,
@@ -644,10 +692,11 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         work_group_intro=tuple(q for q in (one_line(p.question) for p in data.polls) if q),
         work_groups=_work_groups(data, people, labels),
         follow_ups=_follow_ups(data, people, labels, clock, numbers_by_item),
+        carried=_carried(data, people, labels, clock),
         any_other=any_other,
         next_meeting=next_meeting,
         closing=labels["closing"],
-        draft_box=_draft_box(data, people, labels, clock, now),
+        draft_box=None if final else _draft_box(data, people, labels, clock, now),
         filename_stem=f"referat-{slugify(one_line(group.name))}-{local_start:%Y-%m-%d}",
     )
 

@@ -26,7 +26,7 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
 from handlers.referat.blocks import ItemList, Para, Text
-from handlers.referat.view import Entry, ItemView, ReferatView, RoundTableView
+from handlers.referat.view import Entry, FollowUpView, ItemView, ReferatView, RoundTableView
 
 # Styles by name as they appear in the template (Word shows localised names for built-ins).
 STYLE_NAMES = (
@@ -300,6 +300,21 @@ def _attendance(w: _Writer, v: ReferatView) -> None:
     line(labels["excused"], ", ".join(att.excused), None)
 
 
+def _follow_up_list(w: _Writer, follow_ups: tuple[FollowUpView, ...]) -> None:
+    for follow_up in follow_ups:
+        # "1.<tab>first paragraph (details)"; any further paragraphs or lists follow it
+        first = follow_up.text[0] if follow_up.text else None
+        lead = first if isinstance(first, Para) else None
+        details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
+        w.p(
+            "Nummerert liste",
+            w.run(f"{follow_up.number}.\t"),
+            w.lines_run(lead.lines) if lead else "",
+            w.run(f" ({follow_up.details})", style=details_style),
+        )
+        w.blocks(follow_up.text[1:] if lead else follow_up.text)
+
+
 def _rest(w: _Writer, v: ReferatView) -> None:
     labels = v.labels
     w.text("Heading 1", labels["agenda"])
@@ -339,20 +354,12 @@ def _rest(w: _Writer, v: ReferatView) -> None:
         w.text("Normal", labels["signed_up_none"])
 
     w.text("Heading 1", labels["follow_ups"])
-    for follow_up in v.follow_ups:
-        # "1.<tab>first paragraph (details)"; any further paragraphs or lists follow it
-        first = follow_up.text[0] if follow_up.text else None
-        lead = first if isinstance(first, Para) else None
-        details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
-        w.p(
-            "Nummerert liste",
-            w.run(f"{follow_up.number}.\t"),
-            w.lines_run(lead.lines) if lead else "",
-            w.run(f" ({follow_up.details})", style=details_style),
-        )
-        w.blocks(follow_up.text[1:] if lead else follow_up.text)
+    _follow_up_list(w, v.follow_ups)
     if not v.follow_ups:
         w.text("Normal", labels["follow_ups_none"])
+    if v.carried:
+        w.text("Heading 1", labels["carried_follow_ups"])
+        _follow_up_list(w, v.carried)
 
     if v.any_other is not None:
         w.text("Heading 1", v.any_other.heading)

@@ -9,21 +9,24 @@ lazy-load them once it is closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     AgendaItem,
     Attendance,
     FollowUp,
+    FollowUpStatus,
     Group,
     Meeting,
     Member,
     Poll,
     PollOption,
+    ReferatFinal,
     Submission,
     Vote,
 )
@@ -49,6 +52,10 @@ class ReferatData:
     members: dict[int, Member] = field(default_factory=dict)  # every member of the group, by id
     previous_meeting: Meeting | None = None
     next_meeting: Meeting | None = None
+    # Follow-ups of the group's earlier meetings still open at this meeting (or closed in it),
+    # each with the meeting it came from, oldest first.
+    carried: tuple[tuple[FollowUp, Meeting], ...] = ()
+    final_frozen_at: datetime | None = None  # when `referat endelig` froze this meeting's referat
 
     @property
     def roster(self) -> list[Member]:
@@ -101,14 +108,24 @@ async def _work_group_polls(
 async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | None:
     """Everything the draft shows, or None when the meeting does not exist (about ten queries,
     however many members, posts and votes there are)."""
+    frozen = (
+        select(func.min(ReferatFinal.frozen_at))
+        .where(ReferatFinal.meeting_id == Meeting.id)
+        .correlate(Meeting)
+        .scalar_subquery()
+    )
     row = (
         await session.execute(
-            select(Meeting, Group).join(Group, Group.id == Meeting.group_id).where(Meeting.id == meeting_id)
+            select(Meeting, Group, frozen)
+            .join(Group, Group.id == Meeting.group_id)
+            .where(Meeting.id == meeting_id)
         )
     ).first()
     if row is None:
         return None
-    meeting, group = row
+    meeting, group, frozen_at = row
+    if frozen_at is not None and frozen_at.tzinfo is None:  # SQLite keeps no zone in an aggregate
+        frozen_at = frozen_at.replace(tzinfo=UTC)
 
     agenda_t = await _all(
         session,
@@ -132,6 +149,7 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
     )
 
     previous, following = await _neighbours(session, meeting)
+    carried = await carried_follow_ups(session, meeting)
     polls = await _work_group_polls(session, meeting, previous, following)
     options: tuple[PollOption, ...] = ()
     votes: tuple[Vote, ...] = ()
@@ -159,7 +177,32 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
         members={m.id: m for m in members_t},
         previous_meeting=previous,
         next_meeting=following,
+        carried=carried,
+        final_frozen_at=frozen_at,
     )
+
+
+async def carried_follow_ups(session: AsyncSession, meeting: Meeting) -> tuple[tuple[FollowUp, Meeting], ...]:
+    """Follow-ups from the group's meetings before `meeting` that were still open when it was
+    held: open now, closed in this meeting (shown as done), or closed in a later one."""
+    source = aliased(Meeting)
+    closed_in = aliased(Meeting)
+    query = (
+        select(FollowUp, source)
+        .join(source, source.id == FollowUp.meeting_id)
+        .outerjoin(closed_in, closed_in.id == FollowUp.closed_in_meeting_id)
+        .where(
+            source.group_id == meeting.group_id,
+            source.starts_at < meeting.starts_at,
+            or_(
+                FollowUp.status == FollowUpStatus.OPEN,
+                FollowUp.closed_in_meeting_id == meeting.id,
+                closed_in.starts_at > meeting.starts_at,
+            ),
+        )
+        .order_by(source.starts_at, FollowUp.created_at, FollowUp.id)
+    )
+    return tuple((f, m) for f, m in (await session.execute(query)).all())
 
 
 async def latest_meeting_id(session: AsyncSession, group_name: str | None) -> int | None:
