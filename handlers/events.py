@@ -50,6 +50,19 @@ class EventRecord(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A file the user attached to a command (a Slack file share, a Teams personal-chat file),
+    already fetched by the adapter: only its name and bytes cross the boundary."""
+
+    filename: str
+    content: bytes
+
+
+# Adapters fetch at most this much of one attached file (an invitation is tens of kilobytes).
+MAX_INBOUND_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class ChatEvent:
     """Who did what where. `text` is plain text as the user wrote it: adapters have already turned
     platform markup (Slack `<@U1>`, `&lt;`, Teams `<at>`) into plain text and mentions into `@Name`."""
@@ -70,6 +83,7 @@ class ChatEvent:
     mentions: tuple[Mention, ...] = ()
     action: PollAction | None = None
     form_values: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[InboundFile, ...] = field(default=(), repr=False)
     record: EventRecord | None = field(default=None, compare=False, repr=False)
 
 
