@@ -41,6 +41,7 @@ from bot.slack.blocks import (
     parse_poll_action,
     word,
 )
+from bot.slack.files import fetch_shared_files
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory, make_client, open_session
 from bot.slack.text import strip_leading_mention, to_plain_resolving
 from handlers.command_table import lookup, slash_commands
@@ -595,6 +596,7 @@ class SlackAdapter:
                     is_direct=True,
                     message_ref=_text_field(event, "ts"),
                     event_id=event_id,
+                    attachments=await fetch_shared_files(self.client, event),
                 )
                 where = Where(
                     team_id, channel_id, user_id, chat_event.locale, is_direct=True, command=chat_event.text
@@ -715,6 +717,7 @@ class SlackAdapter:
             message_ref=_text_field(event, "ts"),
             thread_ref=thread_ts,
             event_id=_opt_str(body, "event_id"),
+            attachments=await fetch_shared_files(self.client, event),
         )
         where = Where(
             team_id, channel_id, user_id, chat_event.locale, thread_ts=thread_ts, command=chat_event.text

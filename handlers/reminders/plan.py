@@ -102,10 +102,11 @@ class Due:
     missed: tuple[ScheduledReminder, ...]  # earlier ones that passed unsent: logged as skipped
     input_due: bool
     closing_due: bool
+    follow_ups_due: bool = False  # owners of follow-ups open from earlier meetings
 
     @property
     def anything(self) -> bool:
-        return self.deadline_due is not None or self.input_due or self.closing_due
+        return self.deadline_due is not None or self.input_due or self.closing_due or self.follow_ups_due
 
     def kinds(self) -> set[str]:
         """The log kinds the plan reads."""
@@ -117,6 +118,8 @@ class Due:
             relevant.add(kinds.SECRETARIAT_CLOSED)
         if self.input_due:
             relevant.add(kinds.INPUT_BEFORE_MEETING)
+        if self.follow_ups_due:
+            relevant.add(kinds.FOLLOW_UPS_OPEN)
         return relevant
 
 
@@ -139,6 +142,9 @@ def due_now(mg: MeetingGroup, now: datetime) -> Due:
         tuple(due.missed) if due is not None else (),
         input_due,
         close_notice_due(deadline, now),
+        # The working day before the meeting, like the input reminder (even with collection
+        # closed: a follow-up is owed to the meeting, not to the round).
+        input_reminder_due(meeting.starts_at, rule, now),
     )
 
 
@@ -149,6 +155,8 @@ class MeetingRows:
     members: list[MemberStatus]
     entries: dict[LogKey, LogEntry]
     given: set[tuple[int, int]]  # (member id, agenda item id) with written input
+    # owner member id → follow-ups open from earlier meetings (loaded when follow_ups_due)
+    follow_ups: dict[int, list[repo.OpenFollowUp]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +368,28 @@ class Planner:
             self._closing(mg, facts, roll, due.deadline, rows.entries)
         if due.input_due:
             self._input(mg, due.rule, facts, roll, rows)
+        if due.follow_ups_due and rows.follow_ups:
+            self._follow_ups(mg, due.rule, facts, roll, rows)
+
+    def _follow_ups(
+        self,
+        mg: MeetingGroup,
+        rule: ReminderRule,
+        facts: messages.MeetingFacts,
+        roll: _Roll,
+        rows: MeetingRows,
+    ) -> None:
+        """Before the meeting, one reminder to each owner of follow-ups still open from the
+        group's earlier meetings (on the roster or not; secretariat too: they own work as well)."""
+        at = input_reminder_at(mg.meeting.starts_at, rule) or mg.meeting.starts_at
+        for member in roll.members:
+            owned = rows.follow_ups.get(member.member_id)
+            if not owned or member.muted:
+                continue
+            locale = self._member_locale(member, mg)
+            items = [messages.FollowUpItem(f.id, f.text, f.due_date) for f in owned]
+            reply = partial(messages.follow_ups_open, facts, member.first_name or member.name, items, locale)
+            self.direct(mg, member, kinds.FOLLOW_UPS_OPEN, at, rows.entries, reply, locale)
 
     def _deadline_members(
         self,

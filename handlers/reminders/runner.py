@@ -75,7 +75,8 @@ async def _rows(ctx: HandlerContext, due: Due) -> MeetingRows:
             if due.input_due
             else set()
         )
-    return MeetingRows(members, entries, given)
+        follow_ups = await repo.open_follow_ups_before(session, meeting) if due.follow_ups_due else {}
+    return MeetingRows(members, entries, given, follow_ups)
 
 
 async def plan_pass(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, exists, or_, select, update
@@ -36,6 +36,8 @@ from storage.models import (
     Attendance,
     AttendanceStatus,
     ChannelBinding,
+    FollowUp,
+    FollowUpStatus,
     Group,
     Meeting,
     Member,
@@ -165,6 +167,36 @@ async def reminder_meetings(session: AsyncSession, since: datetime) -> list[Meet
     ).scalars():
         items.setdefault(item.meeting_id, []).append(item)
     return [MeetingGroup(m, g, tuple(bindings.get(g.id, ())), tuple(items.get(m.id, ()))) for m, g in pairs]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFollowUp:
+    """A follow-up still open from one of the group's earlier meetings, for its owner's reminder."""
+
+    id: int
+    owner_member_id: int
+    text: str
+    due_date: date | None
+
+
+async def open_follow_ups_before(session: AsyncSession, meeting: Meeting) -> dict[int, list[OpenFollowUp]]:
+    """Owner member id → the open follow-ups they own from the group's meetings before this one."""
+    stmt = (
+        select(FollowUp.id, FollowUp.owner_member_id, FollowUp.text, FollowUp.due_date)
+        .join(Meeting, Meeting.id == FollowUp.meeting_id)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.starts_at < meeting.starts_at,
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.owner_member_id.is_not(None),
+        )
+        .order_by(Meeting.starts_at, FollowUp.id)
+    )
+    owners: dict[int, list[OpenFollowUp]] = {}
+    for fid, owner, text, due in (await session.execute(stmt)).all():
+        if owner is not None:
+            owners.setdefault(owner, []).append(OpenFollowUp(fid, owner, text, due))
+    return owners
 
 
 def _member_status_query(meeting_id: int, group_id: int) -> Select[*tuple[Any, ...]]:

@@ -126,6 +126,8 @@ class FakeBotConnector:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.tls_url = ""  # the same service over HTTPS, for the Entra endpoints
+        self.files: dict[str, bytes] = {}  # files users sent in a personal chat
+        self.downloads: list[str] = []
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class FakeBotConnector:
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration)
         app.router.add_get("/_fake/stats", self._stats)
+        app.router.add_get("/_fake/files/{file_id}/{name}", self._download)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -391,6 +394,27 @@ class FakeBotConnector:
         if start + size < len(self.members):
             body["continuationToken"] = str(start + size)
         return web.json_response(body)
+
+    def share_file(self, name: str, content: bytes) -> dict[str, Any]:
+        """A file a user sends in the 1:1 chat, as the attachment Teams puts on the message
+        (its pre-authenticated `downloadUrl` served by this fake)."""
+        file_id = f"file-{len(self.files) + 1:04d}"
+        self.files[file_id] = content
+        url = f"{self.url}_fake/files/{file_id}/{name}"
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"https://contoso.sharepoint.com/personal/{file_id}/{name}",
+            "name": name,
+            "content": {"downloadUrl": url, "uniqueId": file_id, "fileType": name.rsplit(".", 1)[-1]},
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.downloads.append(file_id)
+        content = self.files.get(file_id)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _stats(self, request: web.Request) -> web.Response:
         """Counters, for a benchmark that runs this fake in another process."""
