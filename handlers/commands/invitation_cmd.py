@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from handlers.audit import record
-from handlers.commands.common import answer, refuse, require_secretariat
+from handlers.commands.common import answer, is_collecting, refuse, require_secretariat
 from handlers.commands.meetings import MOTE
 from handlers.context import HandlerContext
 from handlers.events import Button, ButtonStyle, Effect, EffectKind, InboundFile, Reply
@@ -27,6 +27,7 @@ from handlers.invitation.model import Invitation
 from handlers.invitation.render import render_preview, render_problems, render_result
 from handlers.parsed import MeetingImport
 from handlers.text import clean, escape_markdown_inline
+from storage.repositories import meetings as meeting_repo
 from storage.repositories import pending_imports as pending_repo
 
 PENDING_FOR = timedelta(hours=24)
@@ -149,7 +150,10 @@ async def _confirm(token: str, scope: Scope) -> Reply:
     )
     text = _inert(render_result(result, scope.locale))
     hint = t(scope.locale, "invitation.applied", poll=bool(result.poll_id and preview.poll_options))
-    effects = (Effect(EffectKind.POST_COLLECTION, result.meeting_id),) if preview.meeting_id is None else ()
+    # A new meeting still collecting gets its collection message, as `mote ny` would post it.
+    meeting = await meeting_repo.get_meeting(scope.session, result.meeting_id)
+    fresh = preview.meeting_id is None and meeting is not None and is_collecting(scope, meeting)
+    effects = (Effect(EffectKind.POST_COLLECTION, result.meeting_id),) if fresh else ()
     return Reply(text=f"{text}\n\n{hint}", effects=effects)
 
 
