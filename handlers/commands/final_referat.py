@@ -11,7 +11,7 @@ from __future__ import annotations
 from handlers.audit import record
 from handlers.commands.common import meeting_label, refuse
 from handlers.context import HandlerContext
-from handlers.events import FileAttachment, Reply
+from handlers.events import FileAttachment, Link, Reply
 from handlers.i18n import t
 from handlers.identity import Scope, ensure_member
 from handlers.referat import render_final
@@ -62,6 +62,7 @@ async def final_reply(scope: Scope, ctx: HandlerContext, meeting: Meeting, fmt: 
             return refuse(scope, "common.no_meetings_yet")
         finals, frozen_now = frozen, True
     row = finals.get(fmt) or finals["md"]
+    links = _links(scope, ctx, meeting)
     head = t(
         scope.locale,
         "final.frozen" if frozen_now else "final.fetched",
@@ -71,6 +72,19 @@ async def final_reply(scope: Scope, ctx: HandlerContext, meeting: Meeting, fmt: 
         by=row.frozen_by,
     )
     if row.fmt == "md":
-        return Reply(text=f"{head}\n\n{row.content.decode('utf-8')}")
+        return Reply(text=f"{head}\n\n{row.content.decode('utf-8')}", links=links)
     attachment = FileAttachment(filename=row.filename, content=row.content, mime_type=row.mime_type)
-    return Reply(text=head, files=(attachment,))
+    return Reply(text=head, files=(attachment,), links=links)
+
+
+def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting) -> tuple[Link, ...]:
+    """Signed links to the stored final files (where a public URL is configured): Teams cannot
+    take a file from a bot, so this is how its users get the Word file."""
+    if ctx.links is None:
+        return ()
+    links = []
+    for fmt in ("html", "docx"):
+        url = ctx.links.draft_url(meeting, f"final-{fmt}", scope.locale)
+        if url:
+            links.append(Link(t(scope.locale, f"final.link_{fmt}"), url))
+    return tuple(links)

@@ -26,7 +26,7 @@ from handlers.i18n import format_deadline, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import GroupsNew, GroupsShow
 from handlers.referat.deadline import DEFAULT_DEADLINE_TIME, group_zone
-from handlers.text import clean
+from handlers.text import clean, escape_markdown_inline
 from storage.models import Poll
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
@@ -274,7 +274,9 @@ async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
     columns = ("group", "responsible", "name", "organisation", "email", "at")
     header = tuple(t(scope.locale, f"poll.csv_{c}") for c in columns)
     rows: list[tuple[str, ...]] = [header]
+    by_option: dict[str, list[str]] = {}
     for option, member, at in await poll_repo.sign_ups(scope.session, poll.id):
+        by_option.setdefault(option.label, []).append(member.name)
         rows.append(
             (
                 option.label,
@@ -288,10 +290,13 @@ async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
     attachment = FileAttachment(
         filename=f"pamelding-{poll.id}.csv", content=sign_ups_csv(rows), mime_type="text/csv"
     )
-    return Reply(
-        text=t(scope.locale, "poll.exported", question=poll.question, count=len(rows) - 1),
-        files=(attachment,),
-    )
+    # The sign-ups in the text too: Teams cannot take a file from a bot.
+    summary = [
+        f"- {escape_markdown_inline(label)}: {escape_markdown_inline(', '.join(names))}"
+        for label, names in by_option.items()
+    ]
+    head = t(scope.locale, "poll.exported", question=poll.question, count=len(rows) - 1)
+    return Reply(text="\n".join([head, *summary]), files=(attachment,))
 
 
 async def close_due_polls(ctx: HandlerContext) -> list[int]:
