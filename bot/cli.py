@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     referat.add_argument("--group", default=None, help="with --latest: only this group")
     referat.add_argument("--format", choices=["md", "html", "docx"], default="md")
     referat.add_argument("--locale", choices=["nb", "en"], default=None, help="default: the group's")
+    referat.add_argument(
+        "--final", action="store_true", help="the frozen final version (`referat endelig`), as stored"
+    )
     referat.add_argument("-o", "--output", type=Path, required=True, help="file to write ('-' for stdout)")
 
     remind = sub.add_parser("remind", help="run one reminder pass (safe to run twice)")
@@ -126,6 +129,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
 async def _referat(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.referat import compile_draft
     from storage.db import Database
+    from storage.repositories.finals import finals_of
     from storage.repositories.referat import latest_meeting_id
 
     db = Database(settings.database_url)
@@ -140,18 +144,29 @@ async def _referat(settings: Settings, args: argparse.Namespace) -> int:
                 where = f" in group {args.group!r}" if args.group else ""
                 print(f"referent: no meetings{where}", file=sys.stderr)
                 return 1
-        draft = await compile_draft(db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC))
+        if args.final:
+            async with db.session() as session:
+                final = (await finals_of(session, meeting_id)).get(args.format)
+            if final is None:
+                missing = f"meeting {meeting_id} has no final version (`referat endelig`)"
+                print(f"referent: {missing}", file=sys.stderr)
+                return 1
+            content, note = final.content, f" (final, SHA-256 {final.sha256})"
+        else:
+            now = datetime.now(UTC)
+            draft = await compile_draft(db, meeting_id, args.format, locale=args.locale, now=now)
+            if draft is None:
+                print(f"referent: no meeting with id {meeting_id}", file=sys.stderr)
+                return 1
+            content, note = draft.content, ""
     finally:
         await db.close()
-    if draft is None:
-        print(f"referent: no meeting with id {meeting_id}", file=sys.stderr)
-        return 1
     if str(args.output) == "-":
-        sys.stdout.buffer.write(draft.content)
+        sys.stdout.buffer.write(content)
     else:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(draft.content)
-        print(f"Wrote {args.output}")
+        args.output.write_bytes(content)
+        print(f"Wrote {args.output}{note}")
     return 0
 
 
