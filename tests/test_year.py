@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,6 @@ from storage.models import (
     PendingImport,
     Poll,
     ReferatFinal,
-    Submission,
 )
 from storage.repositories import referat as referat_repo
 from tests.invitation_fixtures import TXT_SAK
@@ -223,4 +222,3 @@ def test_cli_fetches_the_final_version(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["referat", str(meeting_id), "--final", "-o", str(out)]) == 0
     assert hashlib.sha256(out.read_bytes()).hexdigest() == sha
     assert main(["referat", "999", "--final", "-o", str(tmp_path / "x.md")]) == 1
-    assert Submission  # the model the final version no longer depends on
