@@ -45,6 +45,7 @@ from bot.slack.files import fetch_shared_files
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory, make_client, open_session
 from bot.slack.text import strip_leading_mention, to_plain_resolving
 from handlers.command_table import lookup, slash_commands
+from handlers.commands.invitation_cmd import wants_attachments
 from handlers.dispatch import handle, is_retryable
 from handlers.effects import run_effects
 from handlers.events import ChatEvent, EffectKind, EventKind, PollAction, Reply
@@ -596,8 +597,8 @@ class SlackAdapter:
                     is_direct=True,
                     message_ref=_text_field(event, "ts"),
                     event_id=event_id,
-                    attachments=await fetch_shared_files(self.client, event),
                 )
+                chat_event = await self._with_files(chat_event, event)
                 where = Where(
                     team_id, channel_id, user_id, chat_event.locale, is_direct=True, command=chat_event.text
                 )
@@ -692,6 +693,12 @@ class SlackAdapter:
         await ack()
         self._spawn_follow_up(reply, where)
 
+    async def _with_files(self, chat_event: ChatEvent, event: dict[str, Any]) -> ChatEvent:
+        """The files shared with the message, fetched only for a command that reads them."""
+        if not event.get("files") or not wants_attachments(chat_event.text):
+            return chat_event
+        return replace(chat_event, attachments=await fetch_shared_files(self.client, event))
+
     async def _on_mention(
         self,
         ack: AsyncAck,
@@ -717,8 +724,8 @@ class SlackAdapter:
             message_ref=_text_field(event, "ts"),
             thread_ref=thread_ts,
             event_id=_opt_str(body, "event_id"),
-            attachments=await fetch_shared_files(self.client, event),
         )
+        chat_event = await self._with_files(chat_event, event)
         where = Where(
             team_id, channel_id, user_id, chat_event.locale, thread_ts=thread_ts, command=chat_event.text
         )

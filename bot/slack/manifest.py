@@ -34,6 +34,7 @@ BOT_SCOPES: dict[str, str] = {
     "users:read": "names and languages of the people who post",
     "users:read.email": "linking Slack users to the roster by e-mail",
     "files:write": "the referat draft as a Word file",
+    "files:read": "an invitation shared with `mote importer` (fetched only then)",
 }
 
 BOT_EVENTS: tuple[str, ...] = (

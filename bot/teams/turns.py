@@ -31,6 +31,7 @@ from bot.teams.cards import (
 from bot.teams.connector import BotConnectorClient
 from bot.teams.files import fetch_file_attachments, file_attachments
 from bot.teams.messenger import PLATFORM, address_activity
+from handlers.commands.invitation_cmd import wants_attachments
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.i18n import t
 from handlers.ports import DeliveryError
@@ -106,7 +107,8 @@ class TeamsTurns:
         if event is None:
             return
         event = await self._with_email(activity, event)
-        if event.is_direct and event.kind == EventKind.COMMAND and file_attachments(activity):
+        wanted = event.is_direct and event.kind == EventKind.COMMAND and wants_attachments(event.text)
+        if wanted and file_attachments(activity):
             files = await fetch_file_attachments(self.client.session, activity)
             event = dataclasses.replace(event, attachments=files)
         reply = await self._handle(self._with_references(activity, event))

@@ -26,6 +26,7 @@ from handlers.invitation.files import parse_upload, supported
 from handlers.invitation.model import Invitation
 from handlers.invitation.render import render_preview, render_problems, render_result
 from handlers.parsed import MeetingImport
+from handlers.parser import parse
 from handlers.text import clean, escape_markdown_inline
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import pending_imports as pending_repo
@@ -35,6 +36,13 @@ PASTED_NAME = "innkalling.txt"
 MAX_PASTED = 200_000
 CONFIRM_ACTION = "mote:importer:bekreft"
 CANCEL_ACTION = "mote:importer:avbryt"
+
+
+def wants_attachments(text: str) -> bool:
+    """Whether a command line asks for the files sent with it (`mote importer` without a
+    confirm or cancel): adapters fetch attached files only then."""
+    command = parse(text)
+    return isinstance(command, MeetingImport) and command.action == "preview"
 
 
 def _inert(text: str) -> str:

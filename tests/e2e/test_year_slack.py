@@ -431,3 +431,10 @@ async def test_grupper_lukk_closes_at_once(slack: SlackWorld) -> None:
     again = ephemeral(await slack.command("/grupper", "lukk", user=SIRI))["text"]
     assert "allerede stengt" in again
     assert len(slack.api.params("chat.update")) == 1
+
+
+async def test_files_shared_with_other_messages_are_not_fetched(slack: SlackWorld) -> None:
+    await slack.seed()
+    shared = slack.api.share_file("notater.txt", b"Hemmelig")
+    await dm(slack, KARI.id, "runde Fra DM med vedlegg", files=[shared])
+    assert slack.api.count("files.download") == 0
