@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from handlers import parser as grammar
+from handlers.audit import record
 from handlers.command_table import Subcommand, command
 from handlers.commands.common import answer, contacts, current_meeting, refuse, require_secretariat
 from handlers.context import HandlerContext
@@ -241,6 +242,7 @@ async def close_now(cmd: GroupsClose, scope: Scope, ctx: HandlerContext) -> Repl
         return answer(scope, "poll.already_closed", question=poll.question)
     await ensure_member(scope)
     votes = await poll_repo.sign_ups(scope.session, poll.id)
+    await record(scope.session, scope, "poll.close", {"poll_id": poll.id, "sign_ups": len(votes)})
     return Reply(
         text=t(scope.locale, "poll.closed_now", question=poll.question, count=len(votes)),
         effects=(Effect(EffectKind.REFRESH_POLL, poll.id),),
@@ -265,7 +267,7 @@ def sign_ups_csv(rows: list[tuple[str, ...]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-@GRUPPER.handles(GroupsExport, read_only=True)
+@GRUPPER.handles(GroupsExport)  # not read-only: the export of personal data is audited
 async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
     poll = await _latest(scope, "grupper eksport")
     if isinstance(poll, Reply):
@@ -287,6 +289,7 @@ async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
                 at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             )
         )
+    await record(scope.session, scope, "poll.export", {"poll_id": poll.id, "rows": len(rows) - 1})
     attachment = FileAttachment(
         filename=f"pamelding-{poll.id}.csv", content=sign_ups_csv(rows), mime_type="text/csv"
     )
