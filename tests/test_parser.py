@@ -1051,6 +1051,14 @@ _VALID_TYPES = (
     MeetingClose,
     MeetingReopen,
     MeetingDeadline,
+    # The year's subcommands (issue 11).
+    MeetingApproveMinutes,
+    MeetingImport,
+    GroupsDeadline,
+    GroupsClose,
+    GroupsExport,
+    FollowUpDone,
+    FollowUpList,
 )
 
 
