@@ -207,4 +207,8 @@ async def remind_command(
     console.print(render_report(report, locale=locale, timezone=timezone))
     if _rows(report):
         console.print(summary_line(report, locale=locale))
+    if not dry_run:  # deployments without the scheduler (`serve --no-scheduler`, cron) close polls here
+        closed = await close_due_polls(runtime.ctx, now=now)
+        if closed:
+            console.print(rt(lang(locale), "table.polls_closed", count=len(closed)))
     return 1 if report.failed and not dry_run else 0

@@ -302,12 +302,13 @@ async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
     return Reply(text="\n".join([head, *summary]), files=(attachment,))
 
 
-async def close_due_polls(ctx: HandlerContext) -> list[int]:
-    """The scheduler's part: close every poll whose time has come and refresh its posted copies.
+async def close_due_polls(ctx: HandlerContext, now: datetime | None = None) -> list[int]:
+    """The scheduler's part (and `referent remind`'s): close every poll whose time has come (at
+    `now`, default the context's clock) and refresh its posted copies.
 
     Each poll is closed in its own short transaction by a conditional UPDATE, so of several
     replicas running this at once exactly one closes (and announces) each poll."""
-    now = ctx.now()
+    now = now or ctx.now()
     async with ctx.db.session() as session:
         due = await poll_repo.due_to_close(session, now)
     closed: list[int] = []
