@@ -63,7 +63,6 @@ class SlackAdapter:
                 await open_session(self.client)
 
     async def close(self) -> None:
-        self.answers.deadlines.close()
         session = self.client.session
         if session is not None and not session.closed:
             await session.close()

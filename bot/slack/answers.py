@@ -1,6 +1,12 @@
 """How a Slack request is answered: the neutral ChatEvent built from it, the handler run, and the
 Reply shown, in the acknowledgement when there is time, else afterwards.
 
+Why not Bolt's lazy listeners: they acknowledge at once and answer later through the response_url,
+so every answer would arrive as a second message after an empty or "working on it" one. Members
+see the answer itself in the acknowledgement today (the handler is almost always quick), so the
+listener waits for the handler up to the window (`asyncio.wait` with a timeout) and only falls
+back to "working on it" plus a late answer when it must.
+
 Bolt runs with `process_before_response=True`, so Slack's acknowledgement goes out only after the
 handler has committed; slow follow-ups (ephemeral confirmations, file uploads, effects such as
 updating every copy of a poll) run afterwards through `runtime.spawn`. Slash commands and clicks
@@ -23,7 +29,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
 from bot.slack.blocks import message_payload, modal_view, word
-from bot.slack.deadlines import ANSWER_DEADLINE_SECONDS, AnswerDeadlines
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory
 from bot.slack.text import to_plain_resolving
 from handlers.dispatch import handle
@@ -32,6 +37,8 @@ from handlers.events import ChatEvent, EffectKind, EventKind, Reply
 
 log = logging.getLogger(__name__)
 
+# Slack gives up after 3 s; leave room for the network and the response itself.
+ANSWER_DEADLINE_SECONDS = 2.3
 # Slack retries a failed Events API delivery three times; the last one is answered even when
 # storage is still down, with an apology the user sees, so nothing is lost silently.
 LAST_SLACK_RETRY = 3
@@ -80,7 +87,6 @@ class Answers:
         self.client = client
         self.users = users
         self.messenger = messenger
-        self.deadlines = AnswerDeadlines(ANSWER_DEADLINE_SECONDS)
 
     async def event(
         self,
@@ -149,7 +155,8 @@ class Answers:
             return replace(where, locale=event.locale, command=command), await handle(event, self.runtime.ctx)
 
         task = asyncio.ensure_future(run())
-        if await self.deadlines.in_time(task):
+        done, _pending = await asyncio.wait({task}, timeout=ANSWER_DEADLINE_SECONDS)
+        if done:
             try:
                 return task.result()
             except Exception:
