@@ -863,7 +863,7 @@ def _command_word(text: str) -> tuple[CommandSpec | None, str, int]:
     return command, word, end
 
 
-def _suggestion(word: str) -> str | None:
+def suggest_command(word: str) -> str | None:
     """The command a mistyped word most likely meant (`runnde` → runde), if any is close."""
     words = {fold(w): c.name for c in COMMANDS for w in c.words if len(w) > 2}
     close = difflib.get_close_matches(fold(word[:40]), list(words), n=1, cutoff=0.75)
@@ -880,7 +880,7 @@ def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> object
         return Help()
     if command is None:
         params = {"word": _preview(word, 40)}
-        suggestion = _suggestion(word)
+        suggestion = suggest_command(word)
         if suggestion:
             params["suggestion"] = suggestion
         return ParseError("unknown_command", params)
