@@ -236,6 +236,42 @@ async def test_thread_reply_edit_and_delete(slack: SlackWorld) -> None:
     assert await slack.count(Submission) == 0
 
 
+async def test_edits_and_deletes_after_the_deadline_are_refused_alike(slack: SlackWorld) -> None:
+    """After the deadline an edit and a deletion of a thread reply are both refused, and told so
+    plainly; the entry stays as it stood at the deadline."""
+    story = await set_up_group(slack)
+    ts = slack.requests.next_ts()
+    reply = slack.requests.thread_reply(
+        "Status fra Nesodden", user=KARI.id, channel=CHANNEL, thread_ts=story.collection_ts, ts=ts
+    )
+    assert (await slack.send(reply)).status == 200
+    await slack.settle()
+    async with slack.db.write() as session:
+        await session.execute(
+            update(Meeting).values(deadline_override=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    slack.api.reset()
+    edit = slack.requests.message_changed(
+        user=KARI.id,
+        channel=CHANNEL,
+        ts=ts,
+        new_text="Endret etter fristen",
+        old_text="Status fra Nesodden",
+        thread_ts=story.collection_ts,
+    )
+    delete = slack.requests.message_deleted(
+        user=KARI.id, channel=CHANNEL, ts=ts, old_text="Status fra Nesodden", thread_ts=story.collection_ts
+    )
+    for request in (edit, delete):
+        assert (await slack.send(request)).status == 200
+        await slack.settle()
+    told = [p["text"] for p in await slack.api.wait_for("chat.postEphemeral", count=2)]
+    assert len(told) == 2 and all(t.startswith("Endringen ble ikke lagret fordi fristen") for t in told), told
+    assert all(p["user"] == KARI.id for p in slack.api.params("chat.postEphemeral"))
+    [post] = await slack.rows(Submission)
+    assert post.text == "Status fra Nesodden"
+
+
 async def test_messages_that_are_not_submissions_are_ignored(slack: SlackWorld) -> None:
     story = await set_up_group(slack)
     other_thread = slack.requests.next_ts()

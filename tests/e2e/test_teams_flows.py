@@ -5,9 +5,11 @@ is stored; nothing of Referent is mocked."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.offline.fakes.bot_connector import RecordedActivity
 from bot.offline.fakes.teams_activities import find_actions
@@ -19,6 +21,7 @@ from storage.models import (
     ChannelMessage,
     ConversationReference,
     FollowUp,
+    Meeting,
     Member,
     PlatformIdentity,
     Poll,
@@ -172,6 +175,27 @@ async def test_thread_reply_edit_and_delete_update_the_entry(teams: TeamsWorld) 
     assert await teams.count(Submission) == 0
 
 
+async def test_edits_and_deletes_after_the_deadline_are_refused_alike(teams: TeamsWorld) -> None:
+    seeded = await teams.seed()
+    assert seeded.collection_id
+    scenario = teams.scenario
+    reply = scenario.thread_reply(KARI, seeded.collection_id, "Status fra Bodø")
+    await teams.post(reply)
+    async with teams.db.write() as session:
+        await session.execute(
+            update(Meeting).values(deadline_override=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    edit = scenario.message_update(KARI, reply["id"], "Endret for sent", root_id=seeded.collection_id)
+    delete = scenario.message_delete(KARI, reply["id"], root_id=seeded.collection_id)
+    for activity in (edit, delete):
+        assert (await teams.post(activity)).status == 200
+        await teams.settle()
+        # an edit or delete carries the message's own id: the newest answer to it is this one
+        newest = teams.replies_to(activity)[-1].text
+        assert newest.startswith("Endringen ble ikke lagret fordi fristen"), (activity["type"], newest)
+    assert [s.text for s in await teams.rows(Submission)] == ["Status fra Bodø"]
+
+
 async def test_unmentioned_posts_outside_collection_threads_are_ignored(teams: TeamsWorld) -> None:
     await teams.seed()
     top = teams.scenario.channel_message(KARI, "Hei alle sammen", mention_bot=False)
@@ -278,7 +302,6 @@ async def test_work_group_poll_card_votes_update_for_everyone(teams: TeamsWorld)
 
 
 async def test_closed_poll_refuses_politely(teams: TeamsWorld) -> None:
-    from datetime import UTC, datetime, timedelta
 
     await teams.seed()
     scenario = teams.scenario
