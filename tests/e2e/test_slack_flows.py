@@ -387,6 +387,41 @@ async def test_runde_without_text_opens_a_prefilled_form_and_save_replaces(slack
     assert confirm["user"] == OLA.id
 
 
+def _long_entry(seed: str, paragraphs: int) -> str:
+    """About 750 characters a paragraph, with line breaks, bullets and Norwegian letters."""
+    lines = [
+        f"{seed} avsnitt {n}: Kommunen jobber med næringsarealer, rekruttering og sirkulær økonomi."
+        for n in range(paragraphs)
+    ]
+    return "\n\n".join(f"{line}\n- punkt æøå {line}\n{line} {line} {line} {line} {line}" for line in lines)
+
+
+async def test_a_long_entry_survives_an_unchanged_save_in_the_form(slack: SlackWorld) -> None:
+    """A 9,000-character entry does not fit one Slack input (3,000): the form spreads it over
+    several, and saving it unchanged keeps every character."""
+    await set_up_group(slack)
+    posts = [_long_entry(f"Del {n}", 5) for n in range(3)]
+    for post in posts:
+        assert (await slack.command("/runde", post, user=OLA)).status == 200
+    entry = "\n\n".join(posts)
+    assert len(entry) > 9000
+
+    assert (await slack.command("/runde", "", user=OLA)).status == 200
+    view = slack.api.last("views.open")["view"]
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert len(inputs) >= 4
+    assert all(len(b["element"].get("initial_value", "")) <= 3000 for b in inputs)
+    assert inputs[1]["label"]["text"].endswith(f"(part 2 of {len(inputs)})")  # Ola reads English
+    submit = slack.requests.view_submission(
+        user=OLA.id,
+        values={b["block_id"]: b["element"]["initial_value"] for b in inputs},
+        private_metadata=view["private_metadata"],
+    )
+    assert (await slack.send(submit)).status == 200
+    await slack.settle()
+    assert await _round_texts(slack, OLA) == [entry]
+
+
 async def test_form_save_after_close_is_refused_in_the_form(slack: SlackWorld) -> None:
     await set_up_group(slack)
     await slack.command("/runde", "", user=KARI)

@@ -259,6 +259,43 @@ async def test_personal_chat_form_prefilled_and_saved_through_card_action(teams:
     assert t("nb", "teams.cancelled") in card_text(cancelled.json()["value"])
 
 
+def _long_entry(seed: str, paragraphs: int) -> str:
+    line = f"{seed}: Kommunen jobber med næringsarealer, rekruttering og sirkulær økonomi."
+    return "\n\n".join(f"{line} {n}\n- punkt æøå\n{line * 8}" for n in range(paragraphs))
+
+
+async def test_a_long_entry_survives_an_unchanged_save_and_a_too_long_one_gets_no_form(
+    teams: TeamsWorld,
+) -> None:
+    await teams.seed()
+    scenario = teams.scenario
+    posts = [_long_entry(f"Del {n}", 5) for n in range(3)]
+    for post in posts:
+        await teams.post(scenario.personal_message(KARI, f"runde {post}"))
+    entry = "\n\n".join(posts)
+    assert 9000 < len(entry) < 15000
+    ask = scenario.personal_message(KARI, "runde")
+    await teams.post(ask)
+    [reply] = teams.replies_to(ask)
+    [card] = reply.cards
+    [field] = [b for b in card["body"] if b.get("type") == "Input.Text"]
+    assert field["value"] == entry and field["maxLength"] >= len(entry)
+    [save] = find_actions(card, VERB_FORM)
+    click = scenario.card_action_from(
+        KARI, reply.activity_id, save, personal=True, inputs={"text": field["value"]}
+    )
+    assert (await teams.post(click)).json()["statusCode"] == 200
+    [stored] = await teams.rows(Submission, Submission.kind == SubmissionKind.ROUND)
+    assert stored.text == entry
+
+    # Longer than a Teams card can carry: no form that would cut it, but a plain answer.
+    await teams.post(scenario.personal_message(KARI, "runde " + _long_entry("Mer", 8)))
+    again = scenario.personal_message(KARI, "runde")
+    await teams.post(again)
+    [answer] = teams.replies_to(again)
+    assert answer.cards == [] and "for langt til å redigeres" in answer.text
+
+
 async def test_work_group_poll_card_votes_update_for_everyone(teams: TeamsWorld) -> None:
     await teams.seed(members=((SIRI, Role.SECRETARIAT), (KARI, Role.MEMBER), (OLA, Role.MEMBER)))
     scenario = teams.scenario
