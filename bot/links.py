@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-FORMATS = ("md", "html", "docx")
+FORMATS = ("md", "html", "docx", "pdf")
 
 
 @dataclass(frozen=True)

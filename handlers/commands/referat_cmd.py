@@ -1,7 +1,8 @@
-"""`referat [md|html|docx] [DD.MM.YYYY]`: the draft of the managed (or dated) meeting.
+"""`referat [md|html|docx|pdf] [DD.MM.YYYY]`: the draft of the managed (or dated) meeting.
 
 Markdown comes in chat with links to the HTML page and the Word file (when a public URL is
-configured); docx comes as a file; html as a signed link, or as a file when there is no URL.
+configured); docx and pdf come as a file (on Teams, which cannot take a bot's file in a channel,
+the pdf as a signed link); html as a signed link, or as a file when there is no URL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from handlers.referat.deadline import group_zone
 from storage.models import Meeting
 from storage.repositories import meetings as meeting_repo
 
-_LINK_KEYS = {"html": "referat.link_html", "docx": "referat.link_docx", "md": "referat.link_md"}
+_LINK_KEYS = {
+    "html": "referat.link_html",
+    "docx": "referat.link_docx",
+    "md": "referat.link_md",
+    "pdf": "referat.link_pdf",
+}
 
 
 async def _meeting(cmd: Referat, scope: Scope) -> Meeting | Reply:
@@ -71,5 +77,11 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
             text=t(scope.locale, "referat.docx", meeting=label),
             files=(attachment,),
             links=_links(scope, ctx, meeting.id, ("html",)),
+        )
+    if cmd.fmt == "pdf":
+        return Reply(
+            text=t(scope.locale, "referat.pdf", meeting=label),
+            files=(attachment,),
+            links=_links(scope, ctx, meeting.id, ("pdf",)),
         )
     return Reply(text=t(scope.locale, "referat.html_file", meeting=label), files=(attachment,))
