@@ -64,9 +64,7 @@ def _file_entry(name: str, content: bytes, mime_type: str, file_format: str, var
 def _sender(data: ReferatData) -> dict[str, Any]:
     """The secretariat as the document's sender: those who attended, else the roster's
     secretariat (the same rule the referat's attendance section uses)."""
-    present = {
-        row.member_id for row in data.attendance if row.status != AttendanceStatus.EXCUSED
-    }
+    present = {row.member_id for row in data.attendance if row.status != AttendanceStatus.EXCUSED}
     staff = [m for m in data.members.values() if m.role == Role.SECRETARIAT]
     chosen = [m for m in staff if m.id in present] or [m for m in staff if m.on_roster]
     return {

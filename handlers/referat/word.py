@@ -113,20 +113,24 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
-    def para(self, style: str | None, *runs: Xml, keep_next: bool = False) -> Xml:
+    def para(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> Xml:
+        """A paragraph; `space_before` (twentieths of a point) instead of an empty paragraph, which
+        a screen reader would announce as "blank"."""
         props = ""
         if style and style in self.ids:
             props += f'<w:pStyle w:val="{self.ids[style]}"/>'
         if keep_next:
             props += "<w:keepNext/>"
+        if space_before:
+            props += f'<w:spacing w:before="{space_before}"/>'
         ppr = f"<w:pPr>{props}</w:pPr>" if props else ""
         return f"<w:p>{ppr}{''.join(runs)}</w:p>"
 
-    def p(self, style: str | None, *runs: Xml, keep_next: bool = False) -> None:
-        self.parts.append(self.para(style, *runs, keep_next=keep_next))
+    def p(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> None:
+        self.parts.append(self.para(style, *runs, keep_next=keep_next, space_before=space_before))
 
-    def text(self, style: str | None, text: str) -> None:
-        self.p(style, self.run(text))
+    def text(self, style: str | None, text: str, *, space_before: int = 0) -> None:
+        self.p(style, self.run(text), space_before=space_before)
 
     def placeholder(self, text: str, style: str | None = "Normal") -> None:
         self.p(style, self.run(text, style="Plassholder", italic="Plassholder" not in self.ids))
@@ -264,8 +268,7 @@ def _draft_box(w: _Writer, v: ReferatView) -> None:
     box = v.draft_box
     if box is None:
         return
-    w.p("Normal")
-    w.text("Sekretariatsboks tittel", box.title)
+    w.text("Sekretariatsboks tittel", box.title, space_before=240)
     w.text("Sekretariatsboks", box.summary)
     if box.missing:
         w.text("Sekretariatsboks", ", ".join(box.missing))
@@ -354,10 +357,9 @@ def _rest(w: _Writer, v: ReferatView) -> None:
 
     w.text("Heading 1", v.any_other.heading)
     _item_body(w, v, v.any_other)
-    w.p("Normal")
     if v.next_meeting:
-        w.text("Normal", v.next_meeting)
-    w.text("Normal", v.closing)
+        w.text("Normal", v.next_meeting, space_before=360)
+    w.text("Normal", v.closing, space_before=0 if v.next_meeting else 360)
 
 
 def render_docx(view: ReferatView) -> bytes:
