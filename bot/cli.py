@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3978, help="port (default 3978)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
 
-    demo = sub.add_parser("demo", help="run the whole story offline and write the draft as md, html, docx")
+    demo = sub.add_parser(
+        "demo", help="run the whole story offline; write the draft (md, html, docx, pdf) and the archive zip"
+    )
     demo.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the draft files (default out/)"
     )
