@@ -1,6 +1,6 @@
 """The Word draft's accessibility, read from its XML: headings in order, table header rows that
 repeat and rows that do not split, the language in styles and runs, core properties, bullet
-lists as real Word lists, and no empty paragraphs used for spacing."""
+and numbered lists as real Word lists, and no empty paragraphs used for spacing."""
 
 from __future__ import annotations
 
@@ -78,6 +78,24 @@ async def test_word_file_is_accessible(sqlite_db: Database, locale: str) -> None
         num_id = style.element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
         assert num_id is not None and num_id.get(qn("w:val")) in num_ids, style.name
         assert not paragraph.text.lstrip().startswith(("-", "•", "*")), paragraph.text
+
+    # numbered items (member text and the follow-ups) are real numbered list paragraphs, each list
+    # counting on its own, with no typed numbers in the text
+    numbered = [p for p in paragraphs if p.style is not None and p.style.name.startswith("List Number")]
+    texts = [p.text for p in numbered]
+    for expected in ("Kartlegge arealene", "Møte nettselskapet", "Oppdatere arealene"):
+        assert expected in texts, texts
+    assert sum("Sekretariatet" in t or "(" in t for t in texts) >= 3  # the three follow-ups
+    starts: dict[str, str] = {}
+    for paragraph in numbered:
+        num_pr = paragraph._p.pPr.numPr
+        assert num_pr is not None and num_pr.numId.val in {int(n) for n in num_ids}
+        [start] = numbering.xpath(
+            f'./w:num[@w:numId="{num_pr.numId.val}"]/w:lvlOverride/w:startOverride/@w:val'
+        )
+        starts[str(num_pr.numId.val)] = start
+    assert len(starts) >= 3 and set(starts.values()) == {"1"}  # two member lists and the follow-ups
+    assert not [p.text for p in paragraphs if re.match(r"^\d+[.)]\t", p.text)]
 
     # no empty paragraphs as spacing: at most one, and only where Word needs one after a table
     for index, paragraph in enumerate(paragraphs):

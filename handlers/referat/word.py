@@ -44,6 +44,9 @@ STYLE_NAMES = (
     "List Bullet",
     "List Bullet 2",
     "List Bullet 3",
+    "List Number",
+    "List Number 2",
+    "List Number 3",
     "Nummerert liste",
     "Nummerert liste 2",
     "Nummerert liste 3",
@@ -95,6 +98,48 @@ class _Writer:
                 self.ids[name] = _attr(doc.styles[name].style_id)
             except KeyError:  # a restyled template without it: fall back to the default style
                 continue
+        self._numbering = doc.part.numbering_part.element
+        self._ordered = self._ordered_definitions()
+        used = [int(n) for n in self._numbering.xpath("./w:num/@w:numId")]
+        self._next_num_id = max(used, default=0) + 1
+
+    # numbered lists
+
+    def _ordered_definitions(self) -> dict[int, tuple[str, str]]:
+        """Depth → (style id, abstract numbering id) of the template's "List Number" styles, so
+        numbered items are real Word lists (a screen reader announces them as such)."""
+        found: dict[int, tuple[str, str]] = {}
+        for depth, name in enumerate(("List Number", "List Number 2", "List Number 3"), start=1):
+            if name not in self.ids:
+                continue
+            num_id = self.doc.styles[name].element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
+            if num_id is None:
+                continue
+            abstract = self._numbering.xpath(f'./w:num[@w:numId="{num_id.get(qn("w:val"))}"]/w:abstractNumId')
+            if abstract:
+                found[depth] = (self.ids[name], _attr(abstract[0].get(qn("w:val"))))
+        return found
+
+    def new_numbered_list(self, depth: int, start: int) -> str | None:
+        """A fresh numbering instance that starts at `start`: each list counts on its own."""
+        definition = self._ordered.get(depth)
+        if definition is None:
+            return None
+        num_id = str(self._next_num_id)
+        self._next_num_id += 1
+        num = parse_xml(
+            f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{definition[1]}"/>'
+            f'<w:lvlOverride w:ilvl="0"><w:startOverride w:val="{max(start, 0)}"/></w:lvlOverride></w:num>'
+        )
+        self._numbering._insert_num(num)
+        return num_id
+
+    def numbered_para(self, depth: int, num_id: str, *runs: Xml) -> None:
+        style_id = self._ordered[depth][0]
+        self.parts.append(
+            f'<w:p><w:pPr><w:pStyle w:val="{style_id}"/><w:numPr><w:ilvl w:val="0"/>'
+            f'<w:numId w:val="{num_id}"/></w:numPr></w:pPr>{"".join(runs)}</w:p>'
+        )
 
     # runs
 
@@ -153,8 +198,18 @@ class _Writer:
 
     def _list(self, lst: ItemList, level: int) -> None:
         depth = min(level, 3)
+        num_id: str | None = None
+        expected = lst.start
         for item in lst.items:
-            if item.marker:
+            number = int(item.marker.rstrip(".)")) if item.marker and item.marker[:-1].isdigit() else None
+            if number is not None and depth in self._ordered:
+                # a number out of sequence ("1. … 7. …") starts a new count at what was typed
+                if num_id is None or number != expected:
+                    num_id = self.new_numbered_list(depth, number)
+                expected = number + 1
+                assert num_id is not None
+                self.numbered_para(depth, num_id, self.run(item.text))
+            elif item.marker:  # a template without numbered list styles: the number as typed
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
                 self.p(style, self.run(f"{item.marker}\t{item.text}"))
             else:
@@ -340,17 +395,20 @@ def _rest(w: _Writer, v: ReferatView) -> None:
         w.text("Normal", labels["signed_up_none"])
 
     w.text("Heading 1", labels["follow_ups"])
+    follow_up_list = w.new_numbered_list(1, 1) if v.follow_ups else None
     for follow_up in v.follow_ups:
-        # "1.<tab>first paragraph (details)"; any further paragraphs or lists follow it
+        # a numbered item "first paragraph (details)"; any further paragraphs or lists follow it
         first = follow_up.text[0] if follow_up.text else None
         lead = first if isinstance(first, Para) else None
         details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
-        w.p(
-            "Nummerert liste",
-            w.run(f"{follow_up.number}.\t"),
+        item_runs = (
             w.lines_run(lead.lines) if lead else "",
             w.run(f" ({follow_up.details})", style=details_style),
         )
+        if follow_up_list is not None:
+            w.numbered_para(1, follow_up_list, *item_runs)
+        else:
+            w.p("Nummerert liste", w.run(f"{follow_up.number}.\t"), *item_runs)
         w.blocks(follow_up.text[1:] if lead else follow_up.text)
     if not v.follow_ups:
         w.text("Normal", labels["follow_ups_none"])
