@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from datetime import UTC
 from functools import lru_cache
@@ -448,4 +449,17 @@ def render_docx(view: ReferatView) -> bytes:
     props.revision = 1
     out = io.BytesIO()
     doc.save(out)
+    return _with_fixed_times(out.getvalue(), stamp.timetuple()[:6])
+
+
+def _with_fixed_times(package: bytes, when: tuple[int, ...]) -> bytes:
+    """The same package with every zip entry dated `when`: python-docx stamps entries with the
+    current time, and an archive's checksum should not change with the second it was made."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=when)  # type: ignore[arg-type]
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = entry.external_attr
+            target.writestr(fixed, source.read(entry))
     return out.getvalue()
