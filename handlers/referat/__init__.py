@@ -30,8 +30,8 @@ async def compile_draft(
 ) -> RenderedDraft | None:
     """The referat draft of one meeting in md, html, docx or pdf; None when there is no such meeting.
 
-    `locale` None means the group's locale. Rendering a large group runs in a worker thread so
-    the event loop keeps acknowledging Slack and Teams within their deadlines meanwhile.
+    `locale` None means the group's locale. Rendering a large group, and any PDF, runs in a worker
+    thread so the event loop keeps acknowledging Slack and Teams within their deadlines meanwhile.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown referat format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -41,8 +41,8 @@ async def compile_draft(
         data = await load_referat(session, meeting_id)
     if data is None:
         return None
-    if len(data.members) + len(data.submissions) < _THREAD_THRESHOLD:
-        return render_data(data, fmt, locale=locale, now=now)
+    if fmt != "pdf" and len(data.members) + len(data.submissions) < _THREAD_THRESHOLD:
+        return render_data(data, fmt, locale=locale, now=now)  # a PDF always takes long enough
     return await asyncio.to_thread(render_data, data, fmt, locale=locale, now=now)
 
 
