@@ -8,11 +8,14 @@ import logging
 from aiohttp import web
 
 from bot.config import Settings
+from bot.links import is_current
 from bot.runtime import Runtime
+from storage.models import Meeting
 
 log = logging.getLogger(__name__)
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+LINK_GONE = "Lenken er ugyldig, trukket tilbake eller utløpt. / The link is invalid, revoked or expired."
 
 MIME = {
     "md": "text/markdown; charset=utf-8",
@@ -44,10 +47,13 @@ async def draft_download(request: web.Request) -> web.Response:
 
     runtime = request.app[RUNTIME_KEY]
     token = runtime.links.read(request.match_info["token"])
+    if token is not None:
+        async with runtime.db.session() as session:
+            meeting = await session.get(Meeting, token.meeting_id)
+        if not is_current(token, meeting):
+            token = None
     if token is None:
-        return web.Response(
-            status=404, text="Lenken er ugyldig eller utløpt. / The link is invalid or expired."
-        )
+        return web.Response(status=404, text=LINK_GONE)
     draft = await compile_draft(
         runtime.db, token.meeting_id, token.fmt, locale=token.locale, now=runtime.ctx.now()
     )
@@ -108,6 +114,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             log.info("empty SQLite database: migrating")
             await runtime.db.migrate()
+        await runtime.links.load_key(runtime.db)
         settle_heap()
 
     async def _cleanup(_app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""`referent` command line: serve, demo, db upgrade, roster import, referat, remind, manifest."""
+"""`referent` command line: serve, demo, db upgrade, roster import, referat, remind, audit, manifest."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import audit_cli
 from bot.config import Settings
 
 
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     remind = sub.add_parser("remind", help="run one reminder pass (safe to run twice)")
     remind.add_argument("--now", type=_parse_now, default=None, help="act as if it were this ISO-8601 time")
     remind.add_argument("--dry-run", action="store_true", help="print who would get what; send nothing")
+
+    audit_cli.add_parser(sub)
 
     manifest = sub.add_parser("manifest", help="app manifests for installing the bot")
     man_sub = manifest.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
@@ -173,6 +176,8 @@ async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> in
     try:
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             await runtime.db.migrate()
+        if settings.public_url:
+            await runtime.links.load_key(runtime.db)  # the secretariat's notice links the draft
         register_messengers(runtime)
         return await remind_command(runtime, now, dry_run)
     finally:
@@ -211,7 +216,9 @@ def _serve(settings: Settings, host: str, port: int, scheduler: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_default = (
-        logging.WARNING if args.command in ("demo", "referat", "manifest", "remind") else logging.INFO
+        logging.WARNING
+        if args.command in ("demo", "referat", "manifest", "remind", "audit")
+        else logging.INFO
     )
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else quiet_default,
@@ -236,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_referat(settings, args))
     if args.command == "remind":
         return asyncio.run(_remind(settings, args.now, args.dry_run))
+    if args.command == "audit":
+        return asyncio.run(audit_cli.run(settings, args))
     if args.command == "manifest":
         url = args.url or settings.public_url
         if args.platform == "slack":

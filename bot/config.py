@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,8 +26,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, alias="REFERENT_PUBLIC_URL")
     timezone: str = Field(default="Europe/Oslo", alias="REFERENT_TIMEZONE")
     locale: str = Field(default="nb", alias="REFERENT_LOCALE")
-    # A secret for signing download links; derived from the platform secrets when unset.
-    link_secret: str | None = Field(default=None, alias="REFERENT_LINK_SECRET")
+    # The key for signing draft links. Unset: a random key made once and kept in the database.
+    link_secret: SecretStr | None = Field(default=None, alias="REFERENT_LINK_SECRET")
+    link_ttl_days: float = Field(default=7, gt=0, le=366, alias="REFERENT_LINK_TTL_DAYS")
     max_body_bytes: int = Field(default=256 * 1024, alias="REFERENT_MAX_BODY_BYTES")
     reminder_interval_seconds: int = Field(default=300, alias="REFERENT_REMINDER_INTERVAL")
     retention_days: int | None = Field(default=None, alias="REFERENT_RETENTION_DAYS")
@@ -62,10 +63,7 @@ class Settings(BaseSettings):
                 rates[platform.strip().lower()] = rate
         return rates
 
-    def signing_key(self) -> str:
-        return (
-            self.link_secret
-            or self.slack_signing_secret
-            or self.microsoft_app_password
-            or "referent-local-only-" + self.database_url
-        )
+    def link_key(self) -> str | None:
+        """REFERENT_LINK_SECRET; None means: use the key stored in the database."""
+        value = self.link_secret.get_secret_value() if self.link_secret else ""
+        return value or None

@@ -34,7 +34,9 @@ class Runtime:
         self.settings = settings
         self.db = db or Database(settings.database_url)
         self.messengers = MessengerRegistry()
-        self.links = DraftLinks(settings.signing_key(), settings.public_url)
+        self.links = DraftLinks(
+            settings.public_url, secret=settings.link_key(), ttl_seconds=int(settings.link_ttl_days * 86400)
+        )
         self.ctx = HandlerContext(
             db=self.db,
             settings=HandlerSettings(

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from handlers.ports import Messengers
 from storage.db import Database
+from storage.models import Meeting
 
 
 def system_clock() -> datetime:
@@ -18,7 +19,7 @@ def system_clock() -> datetime:
 class LinkSigner(Protocol):
     """Makes signed, expiring download links for drafts (implemented in bot/links.py)."""
 
-    def draft_url(self, meeting_id: int, fmt: str, locale: str) -> str | None:
+    def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
         """An absolute URL, or None when no public URL is configured."""
         ...
 

@@ -9,6 +9,8 @@ forget them:
 - a refused command (`Reply.ok` False) rolls its transaction back, so it stores nothing;
 - a redelivered event (same `event_id`) is answered again but changes nothing: the id is
   inserted in the same transaction as the write it guards;
+- the adapter's bookkeeping (`ChatEvent.record`, e.g. Teams conversation references) is stored
+  in that same transaction, or in one of its own when the event writes nothing;
 - bad input never raises: an unexpected error is logged and answered with an apology; when the
   error was the database's (unreachable, locked, read-only), the apology is `retryable`.
 
@@ -23,19 +25,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.command_table import spec
@@ -55,7 +50,7 @@ from handlers.commands import help as help_cmd
 from handlers.commands import round as round_cmd
 from handlers.commands.common import usage_line
 from handlers.context import HandlerContext
-from handlers.events import ChatEvent, EventKind, Reply
+from handlers.events import ChatEvent, EventKind, EventRecord, Reply
 from handlers.i18n import has_key, resolve_locale, t
 from handlers.identity import Scope, Unresolved, lookup, platform_of, resolve
 from handlers.parsed import (
@@ -84,13 +79,19 @@ from handlers.parsed import (
     Substitute,
 )
 from handlers.parser import parse
+from storage.db import is_retryable
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import events as event_repo
 from storage.repositories import meetings as meeting_repo
 
 log = logging.getLogger(__name__)
 
+__all__ = ["handle", "is_retryable", "parse_error_reply", "unresolved_reply"]
+
 SILENT = Reply(text="")
+
+# Whether the event being handled stored its `record` in its own transaction (see handle()).
+_RECORDED: ContextVar[bool] = ContextVar("referent_event_recorded", default=False)
 
 CommandHandler = Callable[[Any, Scope, HandlerContext], Awaitable[Reply]]
 
@@ -180,11 +181,15 @@ async def _transaction(
                 )
                 reply = await body(session, duplicate)
                 if duplicate:
+                    _RECORDED.set(True)  # the first delivery stored it
                     raise _Discard(dataclasses.replace(reply, effects=()))
                 if not reply.ok:
                     raise _Discard(reply)
                 if event_id:
                     await event_repo.mark_processed(session, platform, event_id)
+                if event.record is not None:
+                    await event.record(session)
+            _RECORDED.set(True)
             return reply
         except _Discard as discard:
             return discard.reply
@@ -348,34 +353,17 @@ async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     return SILENT
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Whether the failure was the infrastructure's (the database unreachable, locked, read-only,
-    a connection dropped, a timeout) rather than the request's: then the same request can succeed
-    later, and a platform that redelivers should be asked to. An error that bad input can cause
-    (an integrity or data error, a bug) is not, so it never turns into a 5xx."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (IntegrityError, DataError)):
-            return False
-        if isinstance(current, (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)):
-            return True
-        if isinstance(current, DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, (TimeoutError, ConnectionError)):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
 async def handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     """Answer one chat event. Never raises: an unexpected failure is logged, rolled back and
     answered with a short apology. When the database could not be reached, the apology is
     marked `retryable` and nothing is stored, so an adapter can ask the platform to redeliver
     (Slack's Events API: a 503) instead of acknowledging a submission that was lost."""
+    token = _RECORDED.set(False)
     try:
-        return await _handle(event, ctx)
+        reply = await _handle(event, ctx)
+        if event.record is not None and not _RECORDED.get():
+            await _record(event.record, ctx)
+        return reply
     except Exception as exc:
         retryable = is_retryable(exc)
         if retryable:
@@ -383,3 +371,16 @@ async def handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
         else:
             log.exception("handling %s event %s failed", event.kind, event.event_id)
         return Reply(text=t(_fallback_locale(event, ctx), "common.error"), ok=False, retryable=retryable)
+    finally:
+        _RECORDED.reset(token)
+
+
+async def _record(record: EventRecord, ctx: HandlerContext) -> None:
+    """The event's platform bookkeeping, for an event that committed no write of its own. Its
+    failure does not change the answer (the command's work is done): it is logged, and the
+    adapter offers it again with a later event."""
+    try:
+        async with ctx.db.write() as session:
+            await record(session)
+    except Exception as exc:
+        log.warning("platform bookkeeping not stored: %s", exc)

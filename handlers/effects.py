@@ -33,7 +33,6 @@ from handlers.referat.deadline import submission_deadline
 from handlers.text import escape_markdown_inline
 from storage.models import ChannelBinding, Group, Meeting, Member, Poll, PollOption
 from storage.repositories import channel_messages as message_repo
-from storage.repositories import conversations
 from storage.repositories import groups as group_repo
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import polls as poll_repo
@@ -150,34 +149,13 @@ def poll_reply(view: PollView) -> Reply:
 # --- where it goes -----------------------------------------------------------------------------
 
 
-async def channel_target(
-    session: AsyncSession,
-    platform: str,
-    workspace_id: str,
-    channel_id: str,
-    reference: dict[str, object] | None = None,
-) -> ChannelTarget:
-    """A channel with its platform address: the binding's, or the one the adapter stored."""
-    if reference is None:
-        key = conversations.channel_key(channel_id)
-        stored = await conversations.find_reference(session, platform, workspace_id, key)
-        reference = dict(stored) if stored else None
-    return ChannelTarget(
-        platform=platform, workspace_id=workspace_id, channel_id=channel_id, reference=reference
-    )
+def channel_target(platform: str, workspace_id: str, channel_id: str) -> ChannelTarget:
+    """A channel by its ids: how to reach it is the platform messenger's business."""
+    return ChannelTarget(platform=platform, workspace_id=workspace_id, channel_id=channel_id)
 
 
-async def _binding_targets(session: AsyncSession, bindings: Sequence[ChannelBinding]) -> list[ChannelTarget]:
-    return [
-        await channel_target(
-            session,
-            b.platform.value,
-            b.workspace_id,
-            b.channel_id,
-            dict(b.reference) if b.reference else None,
-        )
-        for b in bindings
-    ]
+def _binding_targets(bindings: Sequence[ChannelBinding]) -> list[ChannelTarget]:
+    return [channel_target(b.platform.value, b.workspace_id, b.channel_id) for b in bindings]
 
 
 def _messenger(ctx: HandlerContext, platform: str) -> Messenger | None:
@@ -232,7 +210,7 @@ async def _effect_targets(session: AsyncSession, effect: Effect, group_id: int) 
     """The one channel the effect names, or every channel bound to the group."""
     if effect.target is not None:
         return [effect.target]
-    return await _binding_targets(session, await group_repo.bindings_of(session, group_id))
+    return _binding_targets(await group_repo.bindings_of(session, group_id))
 
 
 async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
@@ -275,13 +253,7 @@ async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
         reply = poll_reply(await build_poll_view(session, poll, locale, group.timezone, ctx.now()))
         copies = []
         for message in await message_repo.messages_for(session, message_repo.POLL, poll.id):
-            binding = await group_repo.find_binding(
-                session, message.platform.value, message.workspace_id, message.channel_id
-            )
-            reference = dict(binding.reference) if binding is not None and binding.reference else None
-            target = await channel_target(
-                session, message.platform.value, message.workspace_id, message.channel_id, reference
-            )
+            target = channel_target(message.platform.value, message.workspace_id, message.channel_id)
             copies.append((target, message.message_ref))
     for target, ref in copies:
         messenger = _messenger(ctx, target.platform)

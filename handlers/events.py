@@ -7,7 +7,12 @@ as Block Kit or Adaptive Cards. Nothing here knows which platform is on the othe
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class EventKind(enum.StrEnum):
@@ -35,6 +40,15 @@ class PollAction:
     option_id: int
 
 
+class EventRecord(Protocol):
+    """Platform bookkeeping that comes with an event (Teams: where the sender and the
+    conversation can be reached later). Handlers do not look inside: dispatch runs it in the
+    event's own write transaction, so it shares that transaction and its de-duplication, or in
+    a transaction of its own when the event needs none (a read, `hjelp`, the hot path)."""
+
+    def __call__(self, session: AsyncSession) -> Awaitable[None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChatEvent:
     """Who did what where. `text` is plain text as the user wrote it: adapters have already turned
@@ -56,6 +70,7 @@ class ChatEvent:
     mentions: tuple[Mention, ...] = ()
     action: PollAction | None = None
     form_values: dict[str, str] = field(default_factory=dict)
+    record: EventRecord | None = field(default=None, compare=False, repr=False)
 
 
 class ButtonStyle(enum.StrEnum):
@@ -172,20 +187,19 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class ChannelTarget:
-    """A channel the bot can post to; `reference` is the platform's own address (Teams)."""
+    """A channel the bot can post to, by its ids; the platform's messenger knows how to reach it."""
 
     platform: str
     workspace_id: str
     channel_id: str
-    reference: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DirectTarget:
-    """A person the bot can message directly."""
+    """A person the bot can message directly: a chat identity, or an e-mail the platform's
+    messenger looks up. How to reach them (Teams: a stored conversation) is the messenger's."""
 
     platform: str
     workspace_id: str
     user_id: str
     email: str | None = None
-    reference: dict[str, object] | None = None

@@ -16,8 +16,10 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from handlers.audit import record_cli
 from handlers.command_table import ROLE_WORDS, fold
 from handlers.text import clean
 from storage.db import Database
@@ -303,4 +305,16 @@ async def import_roster(db: Database, source: Path | str, group_name: str) -> Ro
             if member.email:
                 by_email[member.email] = member
         await session.flush()
+        await record_cli(
+            session,
+            "roster.import",
+            at=datetime.now(UTC),
+            group=group,
+            detail={
+                "created": created,
+                "updated": updated,
+                "unchanged": unchanged,
+                "group_created": group_created,
+            },
+        )
     return RosterImportResult(group.name, group_created, created, updated, unchanged)

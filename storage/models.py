@@ -163,8 +163,6 @@ class ChannelBinding(Base):
     platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"))
     workspace_id: Mapped[str] = mapped_column(String(200))  # Slack team id / Teams tenant id
     channel_id: Mapped[str] = mapped_column(String(300))
-    # Teams needs the service URL and conversation to post proactively; Slack needs nothing extra.
-    reference: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="bindings")
@@ -238,6 +236,8 @@ class Meeting(Base):
     papers_url: Mapped[str | None] = mapped_column(String(500), default=None)
     round_question: Mapped[str | None] = mapped_column(Text, default=None)
     previous_meeting_date: Mapped[date | None] = mapped_column(Date, default=None)
+    # Part of every draft link's token: raising it (`referat lenker trekk`) revokes all links.
+    link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship()
@@ -465,3 +465,35 @@ class ConversationReference(Base):
     key: Mapped[str] = mapped_column(String(300))  # "user:<id>" or "channel:<id>"
     reference: Mapped[dict[str, Any]] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AppKey(Base):
+    """Keys the application makes for itself (the draft-link signing key), made once and shared
+    by every replica through the database."""
+
+    __tablename__ = "app_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One admin action: who, when, what, on which platform. Append-only: the repository has no
+    update, and rows go only with retention."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_group_at", "group_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # No foreign key: the record of a deleted group or member stays readable.
+    group_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    group_name: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"))
+    workspace_id: Mapped[str] = mapped_column(String(200), default="")
+    actor_user_id: Mapped[str] = mapped_column(String(200), default="")
+    actor_member_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

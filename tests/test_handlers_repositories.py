@@ -29,7 +29,7 @@ async def test_one_channel_belongs_to_one_group(db: Database) -> None:
         b, _ = await groups.get_or_create_group(s, "B")
         _, new = await groups.bind_channel(s, a, "slack", "T1", "C1")
         assert new
-        _, new = await groups.bind_channel(s, a, "slack", "T1", "C1", reference={"x": 1})
+        _, new = await groups.bind_channel(s, a, "slack", "T1", "C1")
         assert not new
         with pytest.raises(groups.ChannelAlreadyBound):
             await groups.bind_channel(s, b, "slack", "T1", "C1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handlers.events import EventKind
+from handlers.events import ChannelTarget, EventKind
 from storage.db import Database
 from storage.models import ChannelBinding, Group, Meeting, Member, PlatformIdentity, Role, Submission
 from tests.transcript import (
@@ -165,7 +165,9 @@ async def test_help_works_in_an_unbound_channel(db: Database) -> None:
     assert "oppsett" in reply.text and "runde" in reply.text
 
 
-async def test_a_teams_binding_keeps_the_stored_conversation_reference(db: Database) -> None:
+async def test_a_teams_channel_is_posted_to_by_its_ids_and_its_reference_is_kept_once(db: Database) -> None:
+    """The binding holds no copy of the channel's conversation reference, and the handler names
+    the channel by its ids: the Teams messenger resolves it from the one stored reference."""
     from storage.models import ConversationReference, Platform
 
     reference = {
@@ -184,7 +186,10 @@ async def test_a_teams_binding_keeps_the_stored_conversation_reference(db: Datab
     bot = TranscriptBot(db)
     await seed(bot, meeting=None, teams=True)
     teams_binding = (await rows(db, ChannelBinding, ChannelBinding.platform == Platform.TEAMS))[0]
-    assert teams_binding.reference == reference
+    assert not hasattr(teams_binding, "reference")
     await bot.say("mote ny 20.01.2026 10:00-12:00", as_=SARA)
     (post,) = bot.messengers.teams.posts
-    assert post.target.reference == reference
+    assert post.target == ChannelTarget("teams", teams_binding.workspace_id, teams_binding.channel_id)
+    assert not hasattr(post.target, "reference")
+    [stored] = await rows(db, ConversationReference)
+    assert (stored.key, stored.reference) == ("channel:19:faggruppe@thread.tacv2", reference)

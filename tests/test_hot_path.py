@@ -19,10 +19,9 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from handlers.dispatch import is_retryable
 from handlers.events import EventKind
 from handlers.identity import ScopeView, lookup
-from storage.db import MISSING, Database, ReadCache
+from storage.db import MISSING, Database, ReadCache, is_retryable
 from storage.models import (
     ChannelMessage,
     Group,

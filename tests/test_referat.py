@@ -239,7 +239,7 @@ async def test_sections_in_house_style_order(sqlite_db: Database, fmt: str) -> N
             "Sak 1. Godkjenning av innkalling og dagsorden",
             "Innkalling og dagsorden ble godkjent.",
             "Sak 2. Godkjenning av referat fra forrige møte",
-            "Referatet fra 11. november 2025 ble godkjent.",
+            "Referatet fra møtet 11. november 2025 ble godkjent.",
             "Sak 11. Internasjonal profilering og talentattraksjon",
             "Sak 3. ",
             "Sak 4. ",
@@ -529,7 +529,7 @@ async def test_english_draft(sqlite_db: Database) -> None:
                 "Apologies:",
                 "Item 1. ",
                 "The notice of meeting and the agenda were approved.",
-                "The minutes of 11 November 2025 were approved.",
+                "The minutes of the meeting of 11 November 2025 were approved.",
                 "Item 11. ",
                 "Item 3. ",
                 "[Write the minutes of this item here]",
@@ -619,7 +619,7 @@ async def test_empty_meeting_shows_placeholders_not_empty_headings(sqlite_db: Da
                 "Sak 1. Godkjenning av innkalling",
                 "Innkallingen ble godkjent.",
                 "Sak 2. Godkjenning av referat",
-                "Referatet fra [dato] ble godkjent.",
+                "Referatet fra møtet [dato] ble godkjent.",
                 "Sak 3. Budsjett",
                 "[Skriv referat fra saken her]",
                 "[Skriv vedtak her]",
@@ -653,7 +653,7 @@ async def test_previous_meeting_date_override_and_next_meeting(sqlite_db: Databa
     draft = await compile_draft(sqlite_db, fx.meeting_id, "html", now=NOW)
     assert draft is not None
     text = visible(draft)
-    assert "Referatet fra 11. september 2025 ble godkjent." in text
+    assert "Referatet fra møtet 11. september 2025 ble godkjent." in text
     assert "Neste møte: tirsdag 17. mars 2026 kl. 10.00–12.00, Thon Hotel Arendal." in text
 
 

@@ -122,8 +122,8 @@ class Registry:
 
 
 class Links:
-    def draft_url(self, meeting_id: int, fmt: str, locale: str) -> str | None:
-        return f"https://referent.example/drafts/{meeting_id}.{fmt}?l={locale}"
+    def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
+        return f"https://referent.example/drafts/{meeting.id}.{fmt}?l={locale}"
 
 
 @dataclass
@@ -501,7 +501,13 @@ async def test_teams_member_is_reached_through_the_stored_reference(db: Database
     await run_reminder_pass(world.ctx)
     (lise,) = world.teams.to("aad-1")
     assert isinstance(lise.target, DirectTarget)
-    assert lise.target.reference == reference and lise.target.workspace_id == "tenant-1"
+    # Named by identity only: the Teams messenger resolves it to the stored reference.
+    assert (lise.target.platform, lise.target.workspace_id, lise.target.user_id) == (
+        "teams",
+        "tenant-1",
+        "aad-1",
+    )
+    assert not hasattr(lise.target, "reference")
     assert len([s for s in world.teams.sent if s.to == "19:x"]) == 1  # the summary in Teams too
 
 

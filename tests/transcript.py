@@ -32,6 +32,7 @@ from handlers.events import (
     Reply,
 )
 from storage.db import Database
+from storage.models import Meeting
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -129,10 +130,10 @@ class FakeLinks:
     def __init__(self, public_url: str | None = "https://referent.example") -> None:
         self.public_url = public_url
 
-    def draft_url(self, meeting_id: int, fmt: str, locale: str) -> str | None:
+    def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
         if not self.public_url:
             return None
-        return f"{self.public_url}/drafts/{meeting_id}.{fmt}?locale={locale}"
+        return f"{self.public_url}/drafts/{meeting.id}.{fmt}?locale={locale}"
 
 
 @dataclass(frozen=True)

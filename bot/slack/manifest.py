@@ -18,7 +18,7 @@ import yaml
 from handlers.command_table import slash_commands, summary, usage
 
 PLACEHOLDER = "${REFERENT_PUBLIC_URL}"
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "manifest" / "slack" / "manifest.yaml"
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "manifest" / "slack" / "manifest.yaml"
 
 # Why each scope is there (the install screen lists them; keep this list minimal).
 BOT_SCOPES: dict[str, str] = {

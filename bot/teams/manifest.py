@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "manifest" / "teams"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "manifest" / "teams"
 TEMPLATE_PATH = TEMPLATE_DIR / "manifest.json"
 ICONS = {"color.png": (192, 192), "outline.png": (32, 32)}
 SCHEMA_URL = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"

@@ -1,6 +1,10 @@
 """Teams' outbound side for handlers (handlers.ports.Messenger): post in channels, update poll
 cards, and reach people 1:1 (reminders), all through the one pooled BotConnectorClient.
 
+Handlers name targets by ids only (a member's identity or e-mail, a group's channel); the
+conversation references that say how to reach them live in one store, the
+conversation_references table, which this messenger reads (and adds new 1:1 chats to).
+
 A person the bot has never chatted with is reached the way Teams allows: a 1:1 conversation is
 created from their user id, or, knowing only their e-mail, from the member list of a team the
 bot is in. The new chat's reference is stored, so the next message goes straight out.
@@ -9,15 +13,16 @@ bot is in. The new chat's reference is stored, so the next message goes straight
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
+
+from cachetools import TTLCache
 
 from bot.teams.cards import render_reply
 from bot.teams.connector import BotConnectorClient
 from handlers.events import ChannelTarget, DirectTarget, Reply
 from handlers.ports import DeliveryError
 from storage.db import Database
-from storage.repositories import conversations, groups
+from storage.repositories import conversations
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +56,25 @@ class TeamsMessenger:
         self.client = client
         self.db = db
         self.app_id = app_id
-        self._members: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        # (service URL, team or chat id) → its member list, to find people by e-mail.
+        self._members: TTLCache[tuple[str, str], list[dict[str, Any]]] = TTLCache(256, MEMBER_LIST_TTL)
 
     # -- references ----------------------------------------------------------------------------
 
-    async def channel_reference(self, target: ChannelTarget) -> dict[str, Any]:
-        if target.reference and target.reference.get("serviceUrl"):
-            return dict(target.reference)
+    async def _stored(self, workspace_id: str, key: str) -> dict[str, Any] | None:
         async with self.db.session() as session:
-            found = await conversations.find_reference(
-                session, PLATFORM, target.workspace_id, conversations.channel_key(target.channel_id)
-            )
-            if found is None:
-                binding = await groups.find_binding(session, PLATFORM, target.workspace_id, target.channel_id)
-                found = binding.reference if binding is not None else None
+            found = await conversations.find_reference(session, PLATFORM, workspace_id, key)
+        return dict(found) if found else None
+
+    async def channel_reference(self, target: ChannelTarget) -> dict[str, Any]:
+        """The stored reference of a channel (or chat): the adapter keeps it when the bot sees one."""
+        found = await self._stored(target.workspace_id, conversations.channel_key(target.channel_id))
         if not found or not found.get("serviceUrl"):
             raise DeliveryError(
                 f"no Teams address for channel {target.channel_id}: the bot must be added to it first",
                 permanent=True,
             )
-        return dict(found)
+        return found
 
     # -- Messenger -----------------------------------------------------------------------------
 
@@ -141,18 +145,11 @@ class TeamsMessenger:
     # -- 1:1 conversations ---------------------------------------------------------------------
 
     async def _personal_reference(self, target: DirectTarget) -> dict[str, Any]:
-        reference = dict(target.reference) if target.reference else None
-        if reference is None or not conversations.is_personal(reference):
-            async with self.db.session() as session:
-                stored = (
-                    await conversations.find_reference(
-                        session, PLATFORM, target.workspace_id, conversations.user_key(target.user_id)
-                    )
-                    if target.user_id
-                    else None
-                )
-            if stored is not None and (reference is None or conversations.is_personal(stored)):
-                reference = dict(stored)
+        reference = (
+            await self._stored(target.workspace_id, conversations.user_key(target.user_id))
+            if target.user_id
+            else None
+        )
         if reference is not None and conversations.is_personal(reference) and reference.get("serviceUrl"):
             return reference
         if reference is not None and reference.get("serviceUrl"):
@@ -243,8 +240,8 @@ class TeamsMessenger:
     async def _member_list(self, service_url: str, roster_id: str) -> list[dict[str, Any]]:
         key = (service_url, roster_id)
         cached = self._members.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached
         members = await self.client.get_paged_members(service_url, roster_id)
-        self._members[key] = (time.monotonic() + MEMBER_LIST_TTL, members)
+        self._members[key] = members
         return members

@@ -12,10 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
+
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from bot.teams import activity as ta
@@ -36,6 +37,7 @@ from storage.repositories import conversations
 log = logging.getLogger(__name__)
 
 MEMBER_TTL = 3600.0
+REFERENCE_TTL = 3600.0
 CACHE_SIZE = 20_000
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
@@ -61,31 +63,25 @@ def _words(locale: str | None) -> dict[str, str]:
     return _WORDS["en" if (locale or "").lower().startswith("en") else "nb"]
 
 
-class _LRU:
-    """A small bounded cache with expiry, so one process does not re-fetch or re-store per turn."""
+class _References:
+    """The conversation references one activity brings that this process has not stored yet.
 
-    def __init__(self, size: int = CACHE_SIZE, ttl: float | None = None) -> None:
-        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-        self.size = size
-        self.ttl = ttl
+    Handed to the handlers as the event's `record` (handlers.events.EventRecord): dispatch
+    stores them in the event's own transaction, or in one of their own when the event writes
+    nothing, through storage (conversations.save_references)."""
 
-    def get(self, key: Any) -> tuple[bool, Any]:
-        item = self._data.get(key)
-        if item is None:
-            return False, None
-        expires, value = item
-        if self.ttl is not None and expires < time.monotonic():
-            del self._data[key]
-            return False, None
-        self._data.move_to_end(key)
-        return True, value
+    def __init__(self, tenant_id: str, pending: list[tuple[str, dict[str, Any]]]) -> None:
+        self.tenant_id = tenant_id
+        self.pending = pending
+        self.written = False
 
-    def put(self, key: Any, value: Any) -> None:
-        expires = time.monotonic() + (self.ttl or 0.0)
-        self._data[key] = (expires, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
+    async def __call__(self, session: AsyncSession) -> None:
+        await conversations.save_references(session, PLATFORM, self.tenant_id, self.pending)
+        self.written = True
+
+
+def _fingerprint(reference: Mapping[str, Any]) -> str:
+    return json.dumps(reference, sort_keys=True)
 
 
 def invoke_message(text: str) -> dict[str, Any]:
@@ -108,9 +104,14 @@ class TeamsTurns:
     def __init__(self, runtime: Runtime, client: BotConnectorClient) -> None:
         self.runtime = runtime
         self.client = client
-        self._members = _LRU(ttl=MEMBER_TTL)
-        self._stored_refs = _LRU()
-        self._synced_bindings = _LRU()
+        # (tenant, user id) → (Entra object id, e-mail), from the connector's member lookup.
+        self._members: TTLCache[tuple[str, str], tuple[str | None, str | None]] = TTLCache(
+            CACHE_SIZE, MEMBER_TTL
+        )
+        # (tenant, reference key) → fingerprint of the reference this process last stored, so a
+        # busy user costs one write, not one per message. Entries expire, so a write that was
+        # lost after all (its transaction failed late) is made again with a later message.
+        self._stored_refs: TTLCache[tuple[str, str], str] = TTLCache(CACHE_SIZE, REFERENCE_TTL)
 
     # -- the turn kinds ------------------------------------------------------------------------
 
@@ -122,10 +123,8 @@ class TeamsTurns:
         event = ta.message_event(activity)
         if event is None:
             return
-        await self.remember(activity)
         event = await self._with_email(activity, event)
-        reply = await self._handle(event)
-        await self._sync_binding(activity)
+        reply = await self._handle(self._with_references(activity, event))
         await self.send_reply(activity, reply)
 
     async def on_edit(self, activity: Mapping[str, Any]) -> None:
@@ -142,9 +141,7 @@ class TeamsTurns:
 
     async def on_installed(self, activity: Mapping[str, Any]) -> None:
         """The bot was added to a team, channel or chat: remember where, and say how to set up."""
-        await self.remember(activity)
-        reply = await self._handle(ta.installed_event(activity))
-        await self._sync_binding(activity)
+        reply = await self._handle(self._with_references(activity, ta.installed_event(activity)))
         if not reply.text and not reply.poll and not reply.form:
             return
         address = ta.address_of(activity)
@@ -175,9 +172,8 @@ class TeamsTurns:
         event = ta.card_event(activity, action)
         if event is None:
             return invoke_message(_words(locale)["stale"])
-        await self.remember(activity)
         event = await self._with_email(activity, event)
-        reply = await self._handle(event)
+        reply = await self._handle(self._with_references(activity, event))
         if reply.effects and event.kind is not EventKind.COMMAND:
             self._run_effects(reply)
         if event.kind is EventKind.POLL_VOTE:
@@ -216,9 +212,8 @@ class TeamsTurns:
         event = ta.card_event(activity, action)
         if event is None:
             return
-        await self.remember(activity)
         event = await self._with_email(activity, event)
-        reply = await self._handle(event)
+        reply = await self._handle(self._with_references(activity, event))
         if event.kind is EventKind.POLL_VOTE and reply.ok:
             if reply.effects:
                 self._run_effects(reply)  # the card updates in place; no chatter in the channel
@@ -248,10 +243,13 @@ class TeamsTurns:
             log.warning("handlers.dispatch is not available; Teams event %s ignored", event.kind)
             return Reply(text="")
         try:
-            return await handle(event, self.runtime.ctx)
+            reply = await handle(event, self.runtime.ctx)
         except Exception:
             log.exception("handler failed for Teams %s event %s", event.kind, event.event_id)
             return Reply(text=_words(event.locale)["error"], ok=False)
+        if isinstance(event.record, _References) and event.record.written and not reply.retryable:
+            self._note_stored(event.record)
+        return reply
 
     async def send_reply(
         self, activity: Mapping[str, Any], reply: Reply, *, thread_only: bool = False
@@ -334,9 +332,9 @@ class TeamsTurns:
         if not user_id:
             return None, None
         key = (address.tenant_id, user_id)
-        hit, value = self._members.get(key)
-        if hit:
-            return value  # type: ignore[no-any-return]
+        cached = self._members.get(key)
+        if cached is not None:
+            return cached
         roster = address.team_id or address.channel_id
         try:
             member = await self.client.get_member(address.service_url, roster, user_id)
@@ -352,48 +350,34 @@ class TeamsTurns:
                 if isinstance(candidate, str) and "@" in candidate and len(candidate) <= 320:
                     email = candidate.strip().lower()
                     break
-        self._members.put(key, (aad, email))
+        self._members[key] = (aad, email)
         return aad, email
 
+    def _new_references(self, activity: Mapping[str, Any]) -> _References | None:
+        """This activity's conversation references (the sender's, the conversation's) that are
+        new or changed since this process last stored them; None when there are none."""
+        tenant = ta.address_of(activity).tenant_id
+        pending = [
+            (key, reference)
+            for key, reference in ta.conversation_references(activity)
+            if self._stored_refs.get((tenant, key)) != _fingerprint(reference)
+        ]
+        return _References(tenant, pending) if pending else None
+
+    def _note_stored(self, references: _References) -> None:
+        for key, reference in references.pending:
+            self._stored_refs[(references.tenant_id, key)] = _fingerprint(reference)
+
+    def _with_references(self, activity: Mapping[str, Any], event: ChatEvent) -> ChatEvent:
+        """The event, carrying what the handlers are to store with it (see _References)."""
+        references = self._new_references(activity)
+        return dataclasses.replace(event, record=references) if references is not None else event
+
     async def remember(self, activity: Mapping[str, Any]) -> None:
-        """Store the conversation reference of the sender and of the channel, when new or changed
-        (a per-process cache keeps this to one write per user, not one per message)."""
-        address = ta.address_of(activity)
-        pending: list[tuple[str, dict[str, Any]]] = []
-        for key, reference in ta.conversation_references(activity):
-            fingerprint = json.dumps(reference, sort_keys=True)
-            hit, seen = self._stored_refs.get((address.tenant_id, key))
-            if not (hit and seen == fingerprint):
-                pending.append((key, reference))
-        if not pending:
+        """Store the conversation references of an activity no handler sees (members added)."""
+        references = self._new_references(activity)
+        if references is None:
             return
         async with self.runtime.db.write() as session:
-            for key, reference in pending:
-                await conversations.save_reference(session, PLATFORM, address.tenant_id, key, reference)
-        for key, reference in pending:
-            self._stored_refs.put((address.tenant_id, key), json.dumps(reference, sort_keys=True))
-
-    async def _sync_binding(self, activity: Mapping[str, Any]) -> None:
-        """Keep ChannelBinding.reference of a bound channel current, so the bot can post there."""
-        address = ta.address_of(activity)
-        if address.conversation_type not in ("channel", "groupChat"):
-            return
-        reference = ta.channel_reference(address)
-        fingerprint = json.dumps(reference, sort_keys=True)
-        cache_key = (address.tenant_id, address.channel_id)
-        hit, seen = self._synced_bindings.get(cache_key)
-        if hit and seen == fingerprint:
-            return
-        async with self.runtime.db.session() as session:
-            from storage.repositories import groups
-
-            binding = await groups.find_binding(session, PLATFORM, address.tenant_id, address.channel_id)
-            if binding is None:
-                return  # not bound (yet): look again next time
-            current = binding.reference
-        if current != reference:
-            async with self.runtime.db.write() as session:
-                await conversations.sync_binding_reference(
-                    session, PLATFORM, address.tenant_id, address.channel_id, reference
-                )
-        self._synced_bindings.put(cache_key, fingerprint)
+            await references(session)
+        self._note_stored(references)

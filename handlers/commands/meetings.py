@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from handlers.agenda import agenda_kind
 from handlers.commands.common import (
     answer,
     current_meeting,
@@ -21,7 +22,7 @@ from handlers.commands.common import (
 from handlers.commands.inputs import agenda_numbers
 from handlers.context import HandlerContext
 from handlers.events import Effect, EffectKind, Reply
-from handlers.i18n import format_deadline, format_short_date, join_names, t
+from handlers.i18n import format_deadline, format_short_date, join_names, normalise_locale, t
 from handlers.identity import Scope, ensure_member
 from handlers.parsed import (
     MeetingClose,
@@ -33,30 +34,13 @@ from handlers.parsed import (
 )
 from handlers.referat.deadline import group_zone
 from handlers.text import clean
-from storage.models import AgendaKind, Meeting, MeetingStatus, Role, SubmissionKind
+from storage.models import Meeting, MeetingStatus, Role, SubmissionKind
 from storage.repositories import attendance as attendance_repo
 from storage.repositories import follow_ups as follow_up_repo
 from storage.repositories import groups as group_repo
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import submissions as submission_repo
-
-_KIND_WORDS: tuple[tuple[AgendaKind, tuple[str, ...]], ...] = (
-    (AgendaKind.ROUND_TABLE, ("runde rundt bordet", "round table", "round-table", "rundt bordet")),
-    (AgendaKind.APPROVAL, ("godkjenning", "approval", "godkjenne")),
-    (AgendaKind.ORIENTATION, ("orientering", "orienteringer", "briefing")),
-    (AgendaKind.DISCUSSION, ("diskusjon", "drøfting", "discussion")),
-)
-
-
-def agenda_kind(title: str) -> AgendaKind:
-    """A sensible kind from the title, so the referat can treat fixed items ("Godkjenning av
-    innkalling", "Runde rundt bordet") as the house style does."""
-    folded = title.casefold()
-    for kind, words in _KIND_WORDS:
-        if any(folded.startswith(w) or (kind == AgendaKind.ROUND_TABLE and w in folded) for w in words):
-            return kind
-    return AgendaKind.OTHER
 
 
 def _deadline_for_day(scope: Scope, day: datetime) -> datetime:
@@ -122,9 +106,10 @@ async def item(cmd: MeetingItem, scope: Scope, ctx: HandlerContext) -> Reply:
         return refuse(scope, "common.no_meetings_yet")
     title = clean(cmd.title).strip()
     label = meeting_label(scope, meeting)
+    kind = agenda_kind(title, normalise_locale(scope.group.locale) or "nb")
     try:
         added = await meeting_repo.add_agenda_item(
-            scope.session, meeting.id, cmd.number, title, after=cmd.after, kind=agenda_kind(title)
+            scope.session, meeting.id, cmd.number, title, after=cmd.after, kind=kind
         )
     except meeting_repo.AgendaItemExists:
         existing = await meeting_repo.item_by_number(scope.session, meeting.id, cmd.number)

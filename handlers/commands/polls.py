@@ -32,12 +32,7 @@ async def show(cmd: GroupsShow, scope: Scope, ctx: HandlerContext) -> Reply:
     if poll is None:
         return answer(scope, "poll.none")
     event = scope.event
-    reference = None
-    if scope.binding is not None and scope.binding.reference:
-        reference = dict(scope.binding.reference)
-    target = await channel_target(
-        scope.session, platform_of(event), event.workspace_id, event.channel_id, reference
-    )
+    target = channel_target(platform_of(event), event.workspace_id, event.channel_id)
     return Reply(
         text=t(scope.locale, "poll.shown", question=poll.question),
         effects=(Effect(EffectKind.POST_POLL, poll.id, target=target),),

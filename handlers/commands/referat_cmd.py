@@ -45,12 +45,12 @@ async def _meeting(cmd: Referat, scope: Scope) -> Meeting | Reply:
     )
 
 
-def _links(scope: Scope, ctx: HandlerContext, meeting_id: int, formats: tuple[str, ...]) -> tuple[Link, ...]:
+def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting, formats: tuple[str, ...]) -> tuple[Link, ...]:
     if ctx.links is None:
         return ()
     links = []
     for fmt in formats:
-        url = ctx.links.draft_url(meeting_id, fmt, scope.locale)
+        url = ctx.links.draft_url(meeting, fmt, scope.locale)
         if url:
             links.append(Link(t(scope.locale, _LINK_KEYS[fmt]), url))
     return tuple(links)
@@ -62,7 +62,7 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
         return meeting
     label = meeting_label(scope, meeting)
     if cmd.fmt == "html":
-        links = _links(scope, ctx, meeting.id, ("html",))
+        links = _links(scope, ctx, meeting, ("html",))
         if links:
             return Reply(text=t(scope.locale, "referat.html_link", meeting=label), links=links)
     draft = await compile_draft(ctx.db, meeting.id, cmd.fmt, locale=scope.locale, now=scope.now)
@@ -71,17 +71,17 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
     attachment = FileAttachment(filename=draft.filename, content=draft.content, mime_type=draft.mime_type)
     if cmd.fmt == "md":
         text = draft.text if draft.text is not None else draft.content.decode("utf-8")
-        return Reply(text=text, links=_links(scope, ctx, meeting.id, ("html", "docx")))
+        return Reply(text=text, links=_links(scope, ctx, meeting, ("html", "docx")))
     if cmd.fmt == "docx":
         return Reply(
             text=t(scope.locale, "referat.docx", meeting=label),
             files=(attachment,),
-            links=_links(scope, ctx, meeting.id, ("html",)),
+            links=_links(scope, ctx, meeting, ("html",)),
         )
     if cmd.fmt == "pdf":
         return Reply(
             text=t(scope.locale, "referat.pdf", meeting=label),
             files=(attachment,),
-            links=_links(scope, ctx, meeting.id, ("pdf",)),
+            links=_links(scope, ctx, meeting, ("pdf",)),
         )
     return Reply(text=t(scope.locale, "referat.html_file", meeting=label), files=(attachment,))

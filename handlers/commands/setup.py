@@ -17,7 +17,6 @@ from handlers.identity import platform_of
 from handlers.parsed import Setup
 from handlers.text import clean
 from storage.models import Role
-from storage.repositories import conversations
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
 
@@ -36,9 +35,6 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
         bound_name = bound.name if bound else ""
         if group is None or group.id != existing_binding.group_id:
             return refuse_text(locale, "setup.other_group", group=bound_name, wanted=name)
-    reference = await conversations.find_reference(
-        session, platform, event.workspace_id, conversations.channel_key(event.channel_id)
-    )
     if group is None:
         group, _ = await group_repo.get_or_create_group(
             session,
@@ -54,9 +50,7 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
         await member_repo.link_identity(
             session, creator, platform, event.workspace_id, event.user_id, event.user_name
         )
-        await group_repo.bind_channel(
-            session, group, platform, event.workspace_id, event.channel_id, reference=reference
-        )
+        await group_repo.bind_channel(session, group, platform, event.workspace_id, event.channel_id)
         return Reply(text=t(locale, "setup.created", group=group.name))
     member = await member_repo.by_identity(session, group.id, platform, event.workspace_id, event.user_id)
     linked = member is not None
@@ -68,9 +62,7 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
         await member_repo.link_identity(
             session, member, platform, event.workspace_id, event.user_id, event.user_name
         )
-    _, created = await group_repo.bind_channel(
-        session, group, platform, event.workspace_id, event.channel_id, reference=reference
-    )
+    _, created = await group_repo.bind_channel(session, group, platform, event.workspace_id, event.channel_id)
     lines = [t(locale, "setup.bound", group=group.name)] if created else []
     if organisation and organisation != group.organisation:
         group.organisation = organisation

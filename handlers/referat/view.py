@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
+from handlers.agenda import date_in_title, is_any_other, round_table_title
 from handlers.i18n import normalise_locale as shared_normalise_locale
 from handlers.referat.blocks import Text, one_line, parse_text
 from handlers.referat.deadline import collection_open, group_zone, submission_deadline
@@ -37,8 +38,6 @@ from storage.repositories.referat import ReferatData
 
 LOCALES = ("nb", "en")
 Labels = Mapping[str, str]
-
-_ANY_OTHER_TITLES = ("eventuelt", "evt.", "any other business", "aob", "other business")
 
 
 # --- labels and dates ----------------------------------------------------------------------
@@ -151,6 +150,7 @@ class ItemView:
 class RoundTableView:
     heading: str
     anchor: str
+    theme: str | None  # what follows a dash or colon in the item's title
     question: str | None
     entries: tuple[Entry, ...]
     placeholder: str | None
@@ -202,7 +202,7 @@ class ReferatView:
     work_group_intro: tuple[str, ...]
     work_groups: tuple[WorkGroupView, ...]
     follow_ups: tuple[FollowUpView, ...]
-    any_other: ItemView  # Eventuelt, always last
+    any_other: ItemView | None  # the closing Eventuelt; None when the agenda keeps it in its place
     next_meeting: str | None
     closing: str
     draft_box: DraftBoxView | None
@@ -240,10 +240,6 @@ def _title(organisation: str, group: str, lang: str, labels: Labels) -> str:
         key = "title_named" if named else "title_org"
         return labels[key].format(organisation=org, group=group)
     return labels["title_named_plain" if named else "title_plain"].format(group=group)
-
-
-def _is_any_other(item: AgendaItem) -> bool:
-    return one_line(item.title).casefold().rstrip(".:").startswith(_ANY_OTHER_TITLES)
 
 
 def _http_url(url: str | None) -> tuple[str | None, bool]:
@@ -363,13 +359,18 @@ def _attendance(data: ReferatData, people: _People, labels: Labels) -> Attendanc
     )
 
 
-def _approval_text(item: AgendaItem, data: ReferatData, labels: Labels, clock: Clock) -> str:
+def _approval_text(item: AgendaItem, data: ReferatData, labels: Labels, clock: Clock, lang: str) -> str:
+    """The fixed sentence of an approval item. The approved minutes' date comes from the title
+    as written ("… fra møtet 24.08.2022"), else the date the secretariat set, else the group's
+    previous meeting; the placeholder only when none of them exists."""
     title = one_line(item.title).casefold()
     if "referat" in title or "minutes" in title:
-        previous: date | datetime | None = data.meeting.previous_meeting_date
-        if previous is None and data.previous_meeting is not None:
-            previous = data.previous_meeting.starts_at
-        when = clock.short_day(previous) if previous is not None else labels["date_missing"]
+        when = date_in_title(one_line(item.title), lang)
+        if when is None:
+            previous: date | datetime | None = data.meeting.previous_meeting_date
+            if previous is None and data.previous_meeting is not None:
+                previous = data.previous_meeting.starts_at
+            when = clock.short_day(previous) if previous is not None else labels["date_missing"]
         return labels["approved_minutes"].format(date=when)
     if "dagsorden" in title or "agenda" in title:
         return labels["approved_notice_agenda"]
@@ -386,6 +387,8 @@ def _item(
     *,
     any_other: bool = False,
     is_round: bool = False,
+    lang: str = "nb",
+    heading_title: str | None = None,
 ) -> ItemView:
     notes, decision = parse_text(item.notes), parse_text(item.decision)
     fixed: str | None = None
@@ -394,7 +397,7 @@ def _item(
         if any_other:
             fixed = None if inputs else labels["any_other_none"]
         elif item.kind == AgendaKind.APPROVAL:
-            fixed = _approval_text(item, data, labels, clock)
+            fixed = _approval_text(item, data, labels, clock, lang)
         elif not is_round:
             notes_placeholder = labels["notes_missing"]
     decision_placeholder = None
@@ -402,9 +405,10 @@ def _item(
         decision_placeholder = labels["decision_missing"]
     presenter = one_line(item.presenter)
     refs = ", ".join(str(n) for n in follow_up_numbers)
+    title = heading_title or one_line(item.title)
     return ItemView(
         number=item.number,
-        heading=labels["item_heading"].format(number=item.number, title=one_line(item.title)),
+        heading=labels["item_heading"].format(number=item.number, title=title),
         anchor=f"sak-{item.number}",
         presenter=labels["presented_by"].format(name=presenter) if presenter else None,
         fixed=fixed,
@@ -416,6 +420,73 @@ def _item(
         follow_up_ref=labels["follow_up_ref"].format(numbers=refs) if refs else None,
         is_round_table=is_round,
     )
+
+
+def _closing_any_other(labels: Labels) -> ItemView:
+    """The closing "Eventuelt" section for an agenda that has no such item."""
+    return ItemView(
+        number=0,
+        heading=labels["any_other"],
+        anchor="eventuelt",
+        presenter=None,
+        fixed=labels["any_other_none"],
+        notes=(),
+        notes_placeholder=None,
+        decision=(),
+        decision_placeholder=None,
+        inputs=(),
+        follow_up_ref=None,
+    )
+
+
+def _agenda(
+    data: ReferatData,
+    inputs_by_item: Mapping[int, list[Submission]],
+    follow_up_numbers: Mapping[int, list[int]],
+    people: _People,
+    labels: Labels,
+    clock: Clock,
+    lang: str,
+    group_lang: str,
+) -> tuple[list[ItemView], ItemView | None, ItemView | None, str | None]:
+    """The agenda in the invitation's order: (items, closing Eventuelt, round item, round theme).
+
+    A numbered "Eventuelt" stays in its place when items follow it ("Sak 10 Eventuelt", then
+    "Sak 11 Takk for i dag"); as the last item it closes the referat, after the work groups and
+    follow-ups, as the house style has it. The closing section is made up only when the agenda
+    has no Eventuelt at all (the last value is then None and the caller adds it). The first item
+    that names the round table (by kind, or by any of its names in the group's language) hosts
+    the round, wherever it stands."""
+    agenda: list[ItemView] = []
+    closing: ItemView | None = None
+    seen_any_other = False
+    round_item: ItemView | None = None
+    round_theme: str | None = None
+    items = list(data.agenda)
+    for index, item in enumerate(items):
+        inputs = _entries(inputs_by_item.get(item.id, ()), people, labels["input_from"])
+        numbers = follow_up_numbers.get(item.id, [])
+        if not seen_any_other and is_any_other(one_line(item.title)):
+            seen_any_other = True
+            view = _item(item, data, inputs, numbers, labels, clock, any_other=True, lang=lang)
+            if index == len(items) - 1:
+                closing = view
+            else:
+                agenda.append(view)
+            continue
+        round_title = round_table_title(one_line(item.title), group_lang)
+        is_round = round_item is None and (item.kind == AgendaKind.ROUND_TABLE or round_title is not None)
+        name = round_title.name if is_round and round_title and round_title.theme else None
+        view = _item(
+            item, data, inputs, numbers, labels, clock, is_round=is_round, lang=lang, heading_title=name
+        )
+        if is_round:
+            round_item = view
+            round_theme = round_title.theme if round_title else None
+        agenda.append(view)
+    if closing is None and not seen_any_other:
+        closing = _closing_any_other(labels)
+    return agenda, closing, round_item, round_theme
 
 
 def _work_groups(data: ReferatData, people: _People, labels: Labels) -> tuple[WorkGroupView, ...]:
@@ -536,39 +607,16 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         elif sub.kind == SubmissionKind.INPUT and sub.agenda_item_id is not None:
             inputs_by_item[sub.agenda_item_id].append(sub)
 
-    agenda: list[ItemView] = []
-    any_other: ItemView | None = None
-    round_item: ItemView | None = None
-    for item in data.agenda:
-        inputs = _entries(inputs_by_item.get(item.id, ()), people, labels["input_from"])
-        if any_other is None and _is_any_other(item):
-            any_other = _item(item, data, inputs, follow_up_numbers[item.id], labels, clock, any_other=True)
-            continue
-        # The first round-table item hosts the round; a second one is an ordinary item.
-        is_round = item.kind == AgendaKind.ROUND_TABLE and round_item is None
-        view = _item(item, data, inputs, follow_up_numbers[item.id], labels, clock, is_round=is_round)
-        if is_round:
-            round_item = view
-        agenda.append(view)
-    if any_other is None:
-        any_other = ItemView(
-            number=0,
-            heading=labels["any_other"],
-            anchor="eventuelt",
-            presenter=None,
-            fixed=labels["any_other_none"],
-            notes=(),
-            notes_placeholder=None,
-            decision=(),
-            decision_placeholder=None,
-            inputs=(),
-            follow_up_ref=None,
-        )
+    group_lang = normalise_locale(group.locale)
+    agenda, any_other, round_item, round_theme = _agenda(
+        data, inputs_by_item, follow_up_numbers, people, labels, clock, lang, group_lang
+    )
 
     entries = _entries(rounds, people, labels["entry_heading"])
     round_table = RoundTableView(
         heading=round_item.heading if round_item else labels["round_table"],
         anchor=round_item.anchor if round_item else "runde-rundt-bordet",
+        theme=round_theme,
         question=one_line(meeting.round_question) or None,
         entries=entries,
         placeholder=None if entries else labels["round_empty"],

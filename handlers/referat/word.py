@@ -293,6 +293,8 @@ def _item_body(w: _Writer, v: ReferatView, item: ItemView) -> None:
 
 
 def _round_table(w: _Writer, v: ReferatView, rt: RoundTableView) -> None:
+    if rt.theme:
+        w.labelled(v.labels["round_theme"], w.run(rt.theme, italic=True), style="Normal")
     if rt.question:
         w.labelled(v.labels["round_question"], w.run(rt.question, italic=True), style="Normal")
     for entry in rt.entries:
@@ -414,8 +416,9 @@ def _rest(w: _Writer, v: ReferatView) -> None:
     if not v.follow_ups:
         w.text("Normal", labels["follow_ups_none"])
 
-    w.text("Heading 1", v.any_other.heading)
-    _item_body(w, v, v.any_other)
+    if v.any_other is not None:
+        w.text("Heading 1", v.any_other.heading)
+        _item_body(w, v, v.any_other)
     if v.next_meeting:
         w.text("Normal", v.next_meeting, space_before=360)
     w.text("Normal", v.closing, space_before=0 if v.next_meeting else 360)

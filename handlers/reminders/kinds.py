@@ -7,8 +7,6 @@ distinct reminders, and the log still tells which one a member received.
 
 from __future__ import annotations
 
-import re
-
 DEADLINE_PREFIX = "deadline-"
 SUMMARY_PREFIX = "channel-summary-"
 
@@ -19,8 +17,6 @@ CHANNEL_SUMMARY_1D = "channel-summary-1d"
 SECRETARIAT_CLOSED = "secretariat-closed"
 INPUT_BEFORE_MEETING = "input-before-meeting"
 
-_OFFSET_KIND = re.compile(r"^(deadline|channel-summary)-(\d{1,3})d$")
-
 
 def deadline_kind(offset_days: int) -> str:
     """The member reminder `offset_days` before the deadline: `deadline-3d`."""
@@ -30,17 +26,3 @@ def deadline_kind(offset_days: int) -> str:
 def summary_kind(offset_days: int) -> str:
     """The channel summary posted with the member reminders: `channel-summary-3d`."""
     return f"{SUMMARY_PREFIX}{offset_days}d"
-
-
-def offset_of(kind: str) -> int | None:
-    """3 for `deadline-3d` or `channel-summary-3d`; None for kinds without an offset."""
-    match = _OFFSET_KIND.match(kind)
-    return int(match.group(2)) if match else None
-
-
-def is_deadline_kind(kind: str) -> bool:
-    return kind.startswith(DEADLINE_PREFIX)
-
-
-def is_summary_kind(kind: str) -> bool:
-    return kind.startswith(SUMMARY_PREFIX)

@@ -21,7 +21,7 @@ The rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -194,9 +194,3 @@ def input_reminder_due(meeting_start: datetime, rule: ReminderRule, now: datetim
 def close_notice_due(deadline: datetime, now: datetime, window: timedelta = CLOSE_NOTICE_WINDOW) -> bool:
     """The secretariat's notice goes out once the deadline has passed, within `window`."""
     return deadline <= now < deadline + window
-
-
-def next_due(instants: Iterable[datetime | None], now: datetime) -> datetime | None:
-    """The earliest instant after `now` (for the dry run's "next reminder" line)."""
-    future = [i for i in instants if i is not None and i > now]
-    return min(future) if future else None

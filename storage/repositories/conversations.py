@@ -1,5 +1,7 @@
 """Conversation references: where the bot can reach a Teams user or channel later.
 
+This table is the one store of them: the Teams messenger resolves a handler's neutral target
+(a member's identity, a group's channel) to its reference here, and nothing else keeps a copy.
 Keys are `user:<aadObjectId or id>` and `channel:<id>`. A user's 1:1 chat reference is worth
 more than the channel reference they were last seen in (it lets a reminder go out without
 creating a conversation), so a channel sighting never overwrites a personal one.
@@ -7,13 +9,14 @@ creating a conversation), so a channel sighting never overwrites a personal one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelBinding, ConversationReference, Platform
+from storage.models import ConversationReference, Platform
 
 
 def user_key(user_id: str) -> str:
@@ -38,23 +41,6 @@ async def find_reference(
         ConversationReference.key == key,
     )
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def find_user_reference_any_workspace(
-    session: AsyncSession, platform: str, user_id: str
-) -> tuple[str, dict[str, Any]] | None:
-    """(workspace, reference) for a user whose tenant the caller does not know."""
-    stmt = (
-        select(ConversationReference.workspace_id, ConversationReference.reference)
-        .where(
-            ConversationReference.platform == Platform(platform),
-            ConversationReference.key == user_key(user_id),
-        )
-        .order_by(ConversationReference.updated_at.desc())
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).first()
-    return (row[0], row[1]) if row else None
 
 
 async def save_reference(
@@ -91,6 +77,19 @@ async def save_reference(
     return True
 
 
+async def save_references(
+    session: AsyncSession,
+    platform: str,
+    workspace_id: str,
+    references: Iterable[tuple[str, dict[str, Any]]],
+) -> int:
+    """Save several (key, reference) pairs (a sender's and their conversation's); how many changed."""
+    changed = 0
+    for key, reference in references:
+        changed += await save_reference(session, platform, workspace_id, key, reference)
+    return changed
+
+
 async def references_in_workspace(
     session: AsyncSession, platform: str, workspace_id: str, prefix: str = "channel:"
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -105,22 +104,3 @@ async def references_in_workspace(
         .order_by(ConversationReference.updated_at.desc())
     )
     return [(k, r) for k, r in (await session.execute(stmt)).all()]
-
-
-async def sync_binding_reference(
-    session: AsyncSession, platform: str, workspace_id: str, channel_id: str, reference: dict[str, Any]
-) -> bool | None:
-    """Keep a bound channel's ChannelBinding.reference current. None: the channel is not bound;
-    otherwise whether it changed."""
-    stmt = select(ChannelBinding).where(
-        ChannelBinding.platform == Platform(platform),
-        ChannelBinding.workspace_id == workspace_id,
-        ChannelBinding.channel_id == channel_id,
-    )
-    binding = (await session.execute(stmt)).scalar_one_or_none()
-    if binding is None:
-        return None
-    if binding.reference == reference:
-        return False
-    binding.reference = reference
-    return True

@@ -112,27 +112,23 @@ async def bind_channel(
     platform: str,
     workspace_id: str,
     channel_id: str,
-    *,
-    reference: dict[str, Any] | None = None,
 ) -> tuple[ChannelBinding, bool]:
     """Bind a channel to a group; the flag says whether the binding is new.
 
-    Re-binding a channel to the group it already serves is a no-op (the reference is refreshed);
-    binding it to another group raises ChannelAlreadyBound.
+    Re-binding a channel to the group it already serves is a no-op; binding it to another group
+    raises ChannelAlreadyBound. How to reach the channel (Teams) is kept apart, in the
+    conversation references (conversations.py), in one copy.
     """
     existing = await find_binding(session, platform, workspace_id, channel_id)
     if existing is not None:
         if existing.group_id != group.id:
             raise ChannelAlreadyBound(existing)
-        if reference is not None:
-            existing.reference = reference
         return existing, False
     binding = ChannelBinding(
         group_id=group.id,
         platform=Platform(platform),
         workspace_id=workspace_id,
         channel_id=channel_id,
-        reference=reference,
     )
     session.add(binding)
     await session.flush()

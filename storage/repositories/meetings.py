@@ -153,6 +153,17 @@ async def meeting_on_date(session: AsyncSession, group_id: int, day: date, timez
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def revoke_links(session: AsyncSession, meeting_id: int) -> int | None:
+    """Raise the meeting's link generation, so every draft link made before stops working.
+    Returns the new generation, or None when there is no such meeting."""
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        return None
+    meeting.link_generation = (meeting.link_generation or 0) + 1
+    await session.flush()
+    return meeting.link_generation
+
+
 async def agenda_items(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
     """The agenda in the order of discussion."""
     stmt = (

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, exists, literal, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,6 @@ from storage.models import (
     Attendance,
     AttendanceStatus,
     ChannelBinding,
-    ConversationReference,
     Group,
     Meeting,
     Member,
@@ -89,7 +88,6 @@ class IdentityRow:
     platform: str
     workspace_id: str
     user_id: str
-    reference: dict[str, Any] | None  # the stored `user:<id>` conversation reference (Teams)
 
 
 @dataclass(slots=True)
@@ -197,18 +195,9 @@ def _member_status_query(meeting_id: int, group_id: int) -> Select[*tuple[Any, .
             PlatformIdentity.platform,
             PlatformIdentity.workspace_id,
             PlatformIdentity.user_id,
-            ConversationReference.reference,
         )
         .select_from(Member)
         .outerjoin(PlatformIdentity, PlatformIdentity.member_id == Member.id)
-        .outerjoin(
-            ConversationReference,
-            and_(
-                ConversationReference.platform == PlatformIdentity.platform,
-                ConversationReference.workspace_id == PlatformIdentity.workspace_id,
-                ConversationReference.key == literal("user:") + PlatformIdentity.user_id,
-            ),
-        )
         .where(Member.group_id == group_id)
         .order_by(Member.last_name, Member.first_name, Member.id, PlatformIdentity.id)
     )
@@ -222,7 +211,7 @@ async def member_statuses(session: AsyncSession, meeting_id: int, group_id: int)
     by_id: dict[int, MemberStatus] = {}
     result = await session.execute(_member_status_query(meeting_id, group_id))
     for row in result.all():
-        (mid, first, last, org, email, role, locale, on_roster, sub, exc, mut, platform, ws, uid, ref) = row
+        (mid, first, last, org, email, role, locale, on_roster, sub, exc, mut, platform, ws, uid) = row
         status = by_id.get(mid)
         if status is None:
             status = MemberStatus(
@@ -240,7 +229,7 @@ async def member_statuses(session: AsyncSession, meeting_id: int, group_id: int)
             )
             by_id[mid] = status
         if platform is not None and uid:
-            status.identities.append(IdentityRow(str(Platform(platform)), ws, uid, ref))
+            status.identities.append(IdentityRow(str(Platform(platform)), ws, uid))
     return list(by_id.values())
 
 
@@ -454,9 +443,3 @@ async def mark_skipped(
         )
         count += len((await session.execute(upd)).all())
     return count
-
-
-async def entries_of_meeting(session: AsyncSession, meeting_id: int) -> list[ReminderLog]:
-    """The whole log of a meeting, oldest first (for `mote status`, tests and the dry run)."""
-    stmt = select(ReminderLog).where(ReminderLog.meeting_id == meeting_id).order_by(ReminderLog.id)
-    return list((await session.execute(stmt)).scalars())

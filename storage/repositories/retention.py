@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelMessage, Group, Meeting, Poll, ProcessedEvent, ReminderLog
+from storage.models import AuditEntry, ChannelMessage, Group, Meeting, Poll, ProcessedEvent, ReminderLog
 
 
 async def expired_meeting_ids(session: AsyncSession, now: datetime, default_days: int | None) -> list[int]:
@@ -52,3 +52,27 @@ async def forget_processed_events(session: AsyncSession, older_than: datetime) -
     """Platforms retry a delivery within minutes; ids older than this can no longer come back."""
     result = await session.execute(delete(ProcessedEvent).where(ProcessedEvent.created_at < older_than))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_audit_log(session: AsyncSession, now: datetime, default_days: int | None) -> int:
+    """The audit log is kept as long as the meetings it is about: a group's own retention for its
+    entries, the default for the rest (entries of deleted groups, the CLI's). Neither: kept."""
+    own = (
+        await session.execute(select(Group.id, Group.retention_days).where(Group.retention_days.is_not(None)))
+    ).all()
+    purged = 0
+    for group_id, days in own:
+        result = await session.execute(
+            delete(AuditEntry).where(
+                AuditEntry.group_id == group_id, AuditEntry.at < now - timedelta(days=int(days or 0))
+            )
+        )
+        purged += int(getattr(result, "rowcount", 0) or 0)
+    if default_days is not None:
+        exempt = [int(group_id) for group_id, _ in own]
+        query = delete(AuditEntry).where(AuditEntry.at < now - timedelta(days=default_days))
+        if exempt:
+            query = query.where(AuditEntry.group_id.is_(None) | AuditEntry.group_id.not_in(exempt))
+        result = await session.execute(query)
+        purged += int(getattr(result, "rowcount", 0) or 0)
+    return purged

@@ -73,12 +73,17 @@ async def test_setup_and_new_meeting_post_the_collection_message_in_the_channel(
     setup = scenario.channel_message(SIRI, "oppsett Faggruppe digitalisering | Testregionen")
     assert (await teams.post(setup)).status == 200
     assert "Faggruppe digitalisering" in teams.reply_text(setup)
-    # The channel is bound, and its binding knows how to reach the channel.
+    # The channel is bound, and the one stored reference of the channel says how to reach it.
     [binding] = await teams.rows(ChannelBinding)
     assert (binding.workspace_id, binding.channel_id) == (TENANT, scenario.channel_id)
-    assert binding.reference is not None
-    assert binding.reference["serviceUrl"] == teams.connector.url
-    assert binding.reference["conversation"]["id"] == scenario.channel_id
+    assert not hasattr(binding, "reference")
+    [channel_ref] = [
+        r.reference
+        for r in await teams.rows(ConversationReference)
+        if (r.workspace_id, r.key) == (TENANT, f"channel:{scenario.channel_id}")
+    ]
+    assert channel_ref["serviceUrl"] == teams.connector.url
+    assert channel_ref["conversation"]["id"] == scenario.channel_id
 
     meeting = scenario.channel_message(SIRI, "mote ny 20.01.2031 10:00-12:00 Teams")
     assert (await teams.post(meeting)).status == 200

@@ -1,0 +1,120 @@
+"""Migration 0002: a channel binding's copy of its conversation reference moves into the one
+store (conversation_references) and the column goes, on SQLite (batch mode) and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from storage.db import Database, alembic_config
+from tests.conftest import PG_ADMIN_URL, _admin_execute, _pg_available
+
+OLD_REF = {"serviceUrl": "https://smba.example/emea/", "conversation": {"id": "19:a@thread.tacv2"}}
+KEPT_REF = {"serviceUrl": "https://smba.example/newer/", "conversation": {"id": "19:b@thread.tacv2"}}
+STALE_REF = {"serviceUrl": "https://smba.example/older/", "conversation": {"id": "19:b@thread.tacv2"}}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with no schema at all (this test migrates it step by step)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    if not _pg_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"referent_mig_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(f'CREATE DATABASE "{name}"')
+    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield database
+    finally:
+        await database.close()
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _to(revision: str, *, down: bool = False) -> object:
+    def run(connection: Connection) -> None:
+        cfg = alembic_config(connection)
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    return run
+
+
+def _seed_0001(connection: Connection) -> None:
+    now = datetime(2026, 11, 30, 10, tzinfo=UTC)
+    if connection.dialect.name == "sqlite":
+        now = now.replace(tzinfo=None)  # as storage.models.UTCDateTime stores it there
+    connection.execute(
+        text(
+            "INSERT INTO groups (id, name, organisation, locale, timezone, deadline_days, deadline_time,"
+            " reminder_offsets, reminder_time, reminders_enabled, created_at)"
+            " VALUES (1, 'Faggruppe', '', 'nb', 'Europe/Oslo', 2, '12:00', '[3, 1]', '09:00', true, :now)"
+        ),
+        {"now": now},
+    )
+    bindings = [
+        (1, "teams", "19:a@thread.tacv2", json.dumps(OLD_REF)),  # only on the binding: copied
+        (2, "teams", "19:b@thread.tacv2", json.dumps(STALE_REF)),  # the store's is newer: kept
+        (3, "slack", "C1", None),
+    ]
+    for binding_id, platform, channel, ref in bindings:
+        connection.execute(
+            text(
+                "INSERT INTO channel_bindings (id, group_id, platform, workspace_id, channel_id, reference,"
+                " created_at) VALUES (:id, 1, :platform, 'tenant-1', :channel, :ref, :now)"
+            ),
+            {"id": binding_id, "platform": platform, "channel": channel, "ref": ref, "now": now},
+        )
+    connection.execute(
+        text(
+            "INSERT INTO conversation_references (platform, workspace_id, key, reference, updated_at)"
+            " VALUES ('teams', 'tenant-1', 'channel:19:b@thread.tacv2', :ref, :now)"
+        ),
+        {"ref": json.dumps(KEPT_REF), "now": now},
+    )
+
+
+def _references(connection: Connection) -> dict[str, object]:
+    rows = connection.execute(text("SELECT key, reference FROM conversation_references")).all()
+    return {key: json.loads(ref) if isinstance(ref, str) else ref for key, ref in rows}
+
+
+def _binding_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("channel_bindings")}
+
+
+async def test_binding_references_move_into_the_store_and_the_column_goes(empty_db: Database) -> None:
+    async with empty_db.engine.begin() as conn:
+        await conn.run_sync(_to("0001"))
+        await conn.run_sync(_seed_0001)
+    async with empty_db.engine.begin() as conn:
+        await conn.run_sync(_to("head"))
+    async with empty_db.engine.connect() as conn:
+        refs = await conn.run_sync(_references)
+        columns = await conn.run_sync(_binding_columns)
+        bindings = (await conn.execute(text("SELECT count(*) FROM channel_bindings"))).scalar_one()
+    assert refs == {"channel:19:a@thread.tacv2": OLD_REF, "channel:19:b@thread.tacv2": KEPT_REF}
+    assert "reference" not in columns
+    assert bindings == 3  # the table was rebuilt (SQLite) without losing a row
+
+    # And back: the bindings get the store's reference again.
+    async with empty_db.engine.begin() as conn:
+        await conn.run_sync(_to("0001", down=True))
+    async with empty_db.engine.connect() as conn:
+        rows = (
+            await conn.execute(text("SELECT channel_id, reference FROM channel_bindings ORDER BY id"))
+        ).all()
+    restored = {c: (json.loads(r) if isinstance(r, str) else r) for c, r in rows}
+    assert restored == {"19:a@thread.tacv2": OLD_REF, "19:b@thread.tacv2": KEPT_REF, "C1": None}
