@@ -68,7 +68,14 @@ async def main(members: int, items: int, runs: int, freeze: bool, pdf_runs: int 
         await db.migrate()
         t0 = time.perf_counter()
         fx = await build_meeting(
-            db, members=members, items=items, work_groups=5, missing=40, nothing=20, excused=10
+            db,
+            members=members,
+            items=items,
+            work_groups=5,
+            # 40, 20 and 10 of 500; the same shares of a smaller group (--members 45)
+            missing=max(1, members * 2 // 25),
+            nothing=max(1, members // 25),
+            excused=max(1, members // 50),
         )
         build_s = time.perf_counter() - t0
         if freeze:  # what a server does after start-up: full collections then skip library objects
