@@ -17,20 +17,13 @@ log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 LINK_GONE = "Lenken er ugyldig, trukket tilbake eller utløpt. / The link is invalid, revoked or expired."
 
-MIME = {
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-}
-
-
 async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME_KEY]
     try:
         async with runtime.db.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
-    except Exception:
+    except Exception as exc:
+        log.warning("health check: the database is unreachable: %s", exc)
         return web.json_response({"status": "degraded", "database": "unreachable"}, status=503)
     return web.json_response(
         {

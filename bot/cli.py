@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import audit_cli
+from bot import audit_cli, invitation_cli
 from bot.config import Settings
 
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     remind.add_argument("--dry-run", action="store_true", help="print who would get what; send nothing")
 
     audit_cli.add_parser(sub)
+    invitation_cli.add_parser(sub)
 
     manifest = sub.add_parser("manifest", help="app manifests for installing the bot")
     man_sub = manifest.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
@@ -245,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_remind(settings, args.now, args.dry_run))
     if args.command == "audit":
         return asyncio.run(audit_cli.run(settings, args))
+    if args.command == "innkalling":
+        return asyncio.run(invitation_cli.run(settings, args))
     if args.command == "manifest":
         url = args.url or settings.public_url
         if args.platform == "slack":

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     reminder_rates: str = Field(default="", alias="REFERENT_REMINDER_RATES")
     # Where the Teams adapter fetches its bot token; default: Microsoft's endpoint for the app type.
     teams_token_url: str | None = Field(default=None, alias="REFERENT_TEAMS_TOKEN_URL")
+    # Where the Teams adapter finds the Bot Framework's signing keys; default: Microsoft's.
+    teams_openid_metadata_url: str | None = Field(default=None, alias="REFERENT_TEAMS_OPENID_METADATA_URL")
 
     @property
     def slack_enabled(self) -> bool:

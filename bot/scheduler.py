@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
@@ -23,6 +22,7 @@ from handlers.reminders import Outcome, PassOptions, PassReport, PlannedReminder
 from handlers.reminders.messages import lang, rt
 from handlers.reminders.runner import default_worker_id
 from handlers.retention import purge
+from storage.zones import zone_or_default
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +108,6 @@ async def retention_job(runtime: Runtime) -> None:
 # --- `referent remind` -------------------------------------------------------------------------
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Oslo")
-
-
 def _why(outcome: Outcome, lc: str) -> str:
     """The reason in the reader's language when there is a code for it, else the detail."""
     if outcome.code:
@@ -143,7 +136,7 @@ def _rows(report: PassReport, lc: str = "nb") -> list[tuple[PlannedReminder, str
 def render_report(report: PassReport, *, locale: str, timezone: str) -> Table | str:
     """The report as a table (or a one-line "nothing to send")."""
     lc = lang(locale)
-    zone = _zone(timezone)
+    zone = zone_or_default(timezone)
     when = format_moment(report.now, zone.key, lc)
     rows = _rows(report, lc)
     if not rows:

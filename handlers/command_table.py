@@ -1,16 +1,38 @@
-"""The one list of chat commands: the parser, the help text and both manifests read it.
+"""The command registry: every chat command is declared once, next to its handler.
 
-Like slack-machine's registrar, everything that names a command comes from `COMMANDS`, so the
-words the parser accepts, the usage lines `hjelp` prints, Slack's slash commands and Teams'
-command list cannot drift apart. Canonical names are Norwegian words without diacritics (they
-double as Slack slash command names); aliases add the diacritic spellings and English words.
+A module in handlers/commands/ declares a command with `command(...)`: its words (canonical name
+and nb/en aliases), its grammar (which function of handlers/parser.py, or of its own module,
+reads its arguments), its help texts, the role it needs, its platform surface (Slack slash
+command, Teams command menu) and where it stands in lists. The handlers for what its grammar
+returns attach to that declaration with `@spec.handles(ParsedType)` and friends. Like errbot's
+`@botcmd` or slack-machine's registrar, declaring only records metadata; importing the
+`handlers.commands` package (which imports every module in it) completes the registry, the
+first time anything asks.
+
+The parser, `hjelp`, dispatch, the Slack manifest and the Teams manifest all read this one
+registry, so the words the parser accepts, the usage lines `hjelp` prints, Slack's slash commands
+and Teams' command list cannot drift apart. Canonical names are Norwegian words without
+diacritics (they double as Slack slash command names); aliases add the diacritic spellings and
+English words.
 """
 
 from __future__ import annotations
 
+import importlib
 import unicodedata
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, overload
+
+from handlers.i18n import normalise_locale
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from handlers.context import HandlerContext
+    from handlers.events import ChatEvent, Reply
+    from handlers.identity import Scope, ScopeView
+    from storage.models import Role as MemberRole
 
 Role = Literal["member", "secretariat", "anyone"]
 
@@ -29,6 +51,46 @@ def fold(word: str) -> str:
     return stripped.translate(_FOLD_TABLE)
 
 
+# What a grammar gets besides the text: `mentions` and `today` (handlers/parser.py `Args`).
+Grammar = Callable[[str, Any], object]
+P = TypeVar("P")  # a parsed command type
+P_in = TypeVar("P_in", contravariant=True)
+
+# `(command, scope, ctx)`: runs inside the bound group, in one transaction (or a read session).
+GroupHandler = Callable[[P, "Scope", "HandlerContext"], Awaitable["Reply"]]
+# `(command, event, session, ctx, locale)`: needs no bound group (binding a channel, my data).
+UnboundHandler = Callable[[P, "ChatEvent", "AsyncSession", "HandlerContext", str], Awaitable["Reply"]]
+# `(command, view, ctx)`: tried before the transaction; None means "take the full path".
+FastPath = Callable[[P, "ScopeView", "HandlerContext"], Awaitable["Reply | None"]]
+
+
+class Answer(Protocol[P_in]):
+    """`(command, locale, *, role, group_name)`: needs no storage at all (help); works offline."""
+
+    def __call__(
+        self, cmd: P_in, locale: str, *, role: MemberRole | None, group_name: str | None
+    ) -> Reply: ...
+
+
+Kind = Literal["group", "unbound", "answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How dispatch runs one parsed type: which handler, in which kind of scope, and whether it
+    only reads (then it runs outside the write queue: a docx render must not hold it)."""
+
+    spec: CommandSpec
+    kind: Kind
+    run: Callable[..., Any]
+    read_only: bool | Callable[[Any], bool] = False
+    fast: FastPath[Any] | None = None
+
+    def reads_only(self, command: object) -> bool:
+        """Whether this command only reads (a predicate decides for commands like `data`)."""
+        return self.read_only(command) if callable(self.read_only) else self.read_only
+
+
 @dataclass(frozen=True, slots=True)
 class Subcommand:
     """A second word such as `mote lukk`; `role` overrides the command's role when set."""
@@ -38,12 +100,16 @@ class Subcommand:
     role: Role | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CommandSpec:
     """One chat command. `name` is canonical; `slash` is its Slack slash command, if it has one.
 
-    `subcommands` lists second words the parser accepts; `in_menu` says whether Teams' command
-    menu lists it (Teams allows at most 12 per list, so the rarely used ones stay out).
+    `grammar` reads the arguments (the text after the command word) into a parsed value;
+    `subcommands` lists second words the grammar accepts; `in_menu` says whether Teams' command
+    menu lists it (Teams allows at most 12 per list, so the rarely used ones stay out);
+    `channel_only` keeps it out of the 1:1 chat's menu; `position` orders every list of commands
+    (help, Slack manifest, Teams menu). `routes` maps each parsed type to its handler; it is
+    filled by the decorators below, in the same module.
     """
 
     name: str
@@ -56,6 +122,10 @@ class CommandSpec:
     role: Role
     subcommands: tuple[Subcommand, ...] = ()
     in_menu: bool = True
+    channel_only: bool = False
+    position: int = 1000
+    grammar: Grammar | None = field(default=None, repr=False)
+    routes: dict[type, Route] = field(default_factory=dict, repr=False)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -70,6 +140,149 @@ class CommandSpec:
                 return sub
         return None
 
+    def _route(self, parsed: type, kind: Kind, run: Any, **options: Any) -> Any:
+        if parsed in self.routes:
+            raise RuntimeError(f"{self.name}: {parsed.__name__} already has a handler")
+        self.routes[parsed] = Route(self, kind, run, **options)
+        REGISTRY.forget_routes()
+        return run
+
+    def handles(
+        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+    ) -> Callable[[GroupHandler[P]], GroupHandler[P]]:
+        """Decorate the handler of `parsed` in the bound group: `(command, scope, ctx) -> Reply`."""
+        return lambda run: self._route(parsed, "group", run, read_only=read_only)
+
+    def handles_unbound(
+        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+    ) -> Callable[[UnboundHandler[P]], UnboundHandler[P]]:
+        """Decorate a handler that needs no bound group: `(command, event, session, ctx, locale)`."""
+        return lambda run: self._route(parsed, "unbound", run, read_only=read_only)
+
+    def answers(self, parsed: type[P]) -> Callable[[Answer[P]], Answer[P]]:
+        """Decorate a handler that needs no storage: `(command, locale, *, role, group_name)`."""
+        return lambda run: self._route(parsed, "answer", run)
+
+    def fast_path(self, parsed: type[P]) -> Callable[[FastPath[P]], FastPath[P]]:
+        """Decorate a shortcut tried before the transaction of `parsed`'s handler (declared
+        earlier): `(command, view, ctx) -> Reply | None`."""
+
+        def attach(fast: FastPath[P]) -> FastPath[P]:
+            route = self.routes[parsed]
+            self.routes[parsed] = Route(self, route.kind, route.run, route.read_only, fast)
+            REGISTRY.forget_routes()
+            return fast
+
+        return attach
+
+
+def command(
+    name: str,
+    *,
+    aliases: tuple[str, ...],
+    usage_nb: str,
+    usage_en: str,
+    summary_nb: str,
+    summary_en: str,
+    role: Role,
+    grammar: Grammar,
+    position: int,
+    slash: str | None = None,
+    subcommands: tuple[Subcommand, ...] = (),
+    in_menu: bool = True,
+    channel_only: bool = False,
+) -> CommandSpec:
+    """Declare a chat command (once, in its handler module) and register it."""
+    spec = CommandSpec(
+        name=name,
+        slash=slash,
+        aliases=aliases,
+        usage_nb=usage_nb,
+        usage_en=usage_en,
+        summary_nb=summary_nb,
+        summary_en=summary_en,
+        role=role,
+        subcommands=subcommands,
+        in_menu=in_menu,
+        channel_only=channel_only,
+        position=position,
+        grammar=grammar,
+    )
+    REGISTRY.add(spec)
+    return spec
+
+
+class Registry:
+    """Every declared command. Complete once `package` (which imports each of its modules) has
+    been imported; every read imports it first, so no reader can see half a registry."""
+
+    def __init__(self, package: str) -> None:
+        self._package = package
+        self._specs: list[CommandSpec] = []
+        self._sorted: tuple[CommandSpec, ...] | None = None
+        self._routes: dict[type, Route] | None = None
+
+    def add(self, spec: CommandSpec) -> None:
+        if any(s.name == spec.name for s in self._specs):
+            raise RuntimeError(f"command {spec.name!r} is declared twice")
+        self._specs.append(spec)
+        self._sorted = None
+        self._routes = None
+        _BY_WORD.clear()
+        _BY_NAME.clear()
+
+    def remove(self, spec: CommandSpec) -> None:
+        """Take a command out again (tests that declare a throwaway command)."""
+        self._specs.remove(spec)
+        self._sorted = None
+        self._routes = None
+        _BY_WORD.clear()
+        _BY_NAME.clear()
+
+    def forget_routes(self) -> None:
+        self._routes = None
+
+    def commands(self) -> tuple[CommandSpec, ...]:
+        """All commands in list order (`position`, then name)."""
+        if self._sorted is None:
+            importlib.import_module(self._package)
+            self._sorted = tuple(sorted(self._specs, key=lambda s: (s.position, s.name)))
+        return self._sorted
+
+    def route(self, parsed: object) -> Route | None:
+        """The handler of a parsed command (by its type), or None."""
+        if self._routes is None:
+            routes: dict[type, Route] = {}
+            for spec in self.commands():
+                for kind, route in spec.routes.items():
+                    if kind in routes:
+                        raise RuntimeError(f"{kind.__name__} is handled by two commands")
+                    routes[kind] = route
+            self._routes = routes
+        return self._routes.get(type(parsed))
+
+
+REGISTRY = Registry("handlers.commands")
+
+
+class _Commands(Sequence[CommandSpec]):
+    """`COMMANDS`: a live, read-only view of the registry, in list order."""
+
+    @overload
+    def __getitem__(self, index: int) -> CommandSpec: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[CommandSpec]: ...
+    def __getitem__(self, index: int | slice) -> CommandSpec | Sequence[CommandSpec]:
+        return REGISTRY.commands()[index]
+
+    def __len__(self) -> int:
+        return len(REGISTRY.commands())
+
+    def __iter__(self) -> Iterator[CommandSpec]:
+        return iter(REGISTRY.commands())
+
+
+COMMANDS: Sequence[CommandSpec] = _Commands()
 
 # `rolle @person <rolle>`: the words a secretariat may type, mapped to the stored role.
 ROLE_WORDS: dict[str, str] = {
@@ -88,182 +301,9 @@ ROLE_WORDS: dict[str, str] = {
 # `runde ingen`: nothing to report this time.
 NOTHING_WORDS: tuple[str, ...] = ("ingen", "ingenting", "nothing", "none")
 
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        name="referat",
-        slash="/referat",
-        aliases=("minutes",),
-        usage_nb="referat [md|html|docx|pdf] [DD.MM.YYYY]",
-        usage_en="referat [md|html|docx|pdf] [DD.MM.YYYY]",
-        summary_nb="Utkast til referat fra siste (eller et datert) møte",
-        summary_en="Draft minutes of the current (or a dated) meeting",
-        role="member",
-    ),
-    CommandSpec(
-        name="runde",
-        slash="/runde",
-        aliases=("round", "update"),
-        usage_nb="runde [tekst | ingen]",
-        usage_en="runde [text | ingen]",
-        summary_nb="Legg til i runden rundt bordet; uten tekst: rediger, «ingen»: ingenting å melde",
-        summary_en="Add to my round-table update; no text: edit it, «ingen»: nothing to report",
-        role="member",
-    ),
-    CommandSpec(
-        name="innspill",
-        slash="/innspill",
-        aliases=("input",),
-        usage_nb="innspill <saknr> <tekst>",
-        usage_en="innspill <item no.> <text>",
-        summary_nb="Skriftlig innspill til en sak",
-        summary_en="Written input to an agenda item",
-        role="member",
-    ),
-    CommandSpec(
-        name="oppfolging",
-        slash="/oppfolging",
-        aliases=("oppfølging", "followup", "follow-up", "action"),
-        usage_nb="oppfolging <tekst> [@ansvarlig] [frist DD.MM]",
-        usage_en="oppfolging <text> [@owner] [frist DD.MM]",
-        summary_nb="Legg til en oppfølging",
-        summary_en="Add a follow-up",
-        role="member",
-    ),
-    CommandSpec(
-        name="tilstede",
-        slash="/tilstede",
-        aliases=("present",),
-        usage_nb="tilstede [@person …]",
-        usage_en="tilstede [@person …]",
-        summary_nb="Meld at jeg er til stede (sekretariatet kan melde for andre)",
-        summary_en="Mark me as present (the secretariat can mark others)",
-        role="member",
-    ),
-    CommandSpec(
-        name="forfall",
-        slash=None,
-        aliases=("absent", "excused", "apologies"),
-        usage_nb="forfall [@person …]",
-        usage_en="forfall [@person …]",
-        summary_nb="Meld forfall til møtet (sekretariatet kan melde for andre)",
-        summary_en="Send my apologies for the meeting (the secretariat can for others)",
-        role="member",
-    ),
-    CommandSpec(
-        name="vara",
-        slash=None,
-        aliases=("substitute",),
-        usage_nb="vara for @person",
-        usage_en="vara for @person",
-        summary_nb="Meld at jeg møter som vara for en annen",
-        summary_en="I attend as a substitute for someone",
-        role="member",
-        in_menu=False,
-    ),
-    CommandSpec(
-        name="grupper",
-        slash="/grupper",
-        aliases=("groups",),
-        usage_nb='grupper | grupper ny "Navn | Ansvarlig [| maks N]" … [--enkeltvalg] '
-        '[--stenger DD.MM.YYYY] [--sporsmal "…"]',
-        usage_en='grupper | grupper ny "Name | Owner [| max N]" … [--single] '
-        '[--closes DD.MM.YYYY] [--question "…"]',
-        summary_nb="Vis påmeldingen til arbeidsgrupper, eller lag en ny (sekretariatet)",
-        summary_en="Show the work-group sign-up, or create one (secretariat)",
-        role="anyone",
-        subcommands=(
-            Subcommand("vis", ("show",)),
-            Subcommand("ny", ("new", "create", "opprett"), role="secretariat"),
-        ),
-    ),
-    CommandSpec(
-        name="mote",
-        slash="/mote",
-        aliases=("møte", "meeting"),
-        usage_nb="mote ny DD.MM.YYYY HH:MM-HH:MM [sted] | mote sak <nr> <tittel> [etter <nr>] | "
-        "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
-        usage_en="mote ny DD.MM.YYYY HH:MM-HH:MM [place] | mote sak <no.> <title> [etter <no.>] | "
-        "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
-        summary_nb="Opprett og styr møter: saker, status, lukk, åpne igjen, flytt frist",
-        summary_en="Create and run meetings: agenda items, status, close, reopen, move the deadline",
-        role="secretariat",
-        subcommands=(
-            Subcommand("ny", ("new", "create", "opprett")),
-            Subcommand("sak", ("item",)),
-            Subcommand("status"),
-            Subcommand("lukk", ("close", "steng")),
-            Subcommand("apne", ("åpne", "reopen", "open")),
-            Subcommand("frist", ("deadline", "due")),
-        ),
-    ),
-    CommandSpec(
-        name="oppsett",
-        slash=None,
-        aliases=("setup",),
-        usage_nb="oppsett <gruppe> [| organisasjon]",
-        usage_en="oppsett <group> [| organisation]",
-        summary_nb="Knytt denne kanalen til en faggruppe",
-        summary_en="Bind this channel to a working group",
-        role="secretariat",
-    ),
-    CommandSpec(
-        name="rolle",
-        slash=None,
-        aliases=("role",),
-        usage_nb="rolle @person <medlem|leder|sekretariat>",
-        usage_en="rolle @person <member|chair|secretariat>",
-        summary_nb="Gi en person en rolle i gruppen",
-        summary_en="Give someone a role in the group",
-        role="secretariat",
-        in_menu=False,
-    ),
-    CommandSpec(
-        name="profil",
-        slash=None,
-        aliases=("profile",),
-        usage_nb="profil <organisasjon>",
-        usage_en="profil <organisation>",
-        summary_nb="Sett organisasjonen min (kommune, region …)",
-        summary_en="Set my organisation (municipality, region …)",
-        role="anyone",
-    ),
-    CommandSpec(
-        name="paminnelser",
-        slash=None,
-        aliases=("påminnelser", "reminders"),
-        usage_nb="paminnelser av|på",
-        usage_en="paminnelser off|on",
-        summary_nb="Slå påminnelser for dette møtet av eller på",
-        summary_en="Mute or unmute reminders for this meeting",
-        role="member",
-        subcommands=(Subcommand("pa", ("på", "on")), Subcommand("av", ("off",))),
-    ),
-    CommandSpec(
-        name="data",
-        slash=None,
-        aliases=("mydata",),
-        usage_nb="data eksport|slett",
-        usage_en="data export|delete",
-        summary_nb="Eksporter eller slett mine data",
-        summary_en="Export or delete my data",
-        role="anyone",
-        subcommands=(Subcommand("eksport", ("export",)), Subcommand("slett", ("delete",))),
-        in_menu=False,
-    ),
-    CommandSpec(
-        name="hjelp",
-        # `/referent <command>` runs any command; alone it shows this help.
-        slash="/referent",
-        aliases=("help", "?"),
-        usage_nb="hjelp [kommando]",
-        usage_en="hjelp [command]",
-        summary_nb="Hva Referent kan gjøre (/referent <kommando> kjører alle kommandoer)",
-        summary_en="What Referent can do (/referent <command> runs any command)",
-        role="anyone",
-    ),
-)
-
-_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
+# Indexes of the registry, rebuilt on first use after any change to it.
+_BY_WORD: dict[str, CommandSpec] = {}
+_BY_NAME: dict[str, CommandSpec] = {}
 
 
 def _word_index() -> dict[str, CommandSpec]:
@@ -279,41 +319,42 @@ def _word_index() -> dict[str, CommandSpec]:
     return index
 
 
-_BY_WORD = _word_index()
-
-
 def spec(name: str) -> CommandSpec:
     """The command with this canonical name (KeyError otherwise: names are code, not input)."""
+    if not _BY_NAME:
+        _BY_NAME.update({c.name: c for c in COMMANDS})
     return _BY_NAME[name]
 
 
 def lookup(word: str) -> CommandSpec | None:
     """The command a user-typed word (name or alias, any case, with or without æøå) starts."""
+    if not _BY_WORD:
+        _BY_WORD.update(_word_index())
     return _BY_WORD.get(fold(word))
 
 
-def _lang(locale: str | None) -> str:
-    """`en`, `en-US`, `en_GB` → en; everything else (nb, nn, no, None) → nb, the default."""
-    return "en" if locale and locale.strip().lower()[:2] == "en" else "nb"
+def route(parsed: object) -> Route | None:
+    """The handler of a parsed command, or None (dispatch reads this)."""
+    return REGISTRY.route(parsed)
 
 
 def usage(name: str, locale: str | None = "nb") -> str:
     """The usage line of a command in the user's language."""
     command = spec(name)
-    return command.usage_en if _lang(locale) == "en" else command.usage_nb
+    return command.usage_en if normalise_locale(locale) == "en" else command.usage_nb
 
 
 def summary(name: str, locale: str | None = "nb") -> str:
     """The one-line description of a command in the user's language."""
     command = spec(name)
-    return command.summary_en if _lang(locale) == "en" else command.summary_nb
+    return command.summary_en if normalise_locale(locale) == "en" else command.summary_nb
 
 
 def slash_commands() -> tuple[CommandSpec, ...]:
-    """The commands Slack registers as slash commands, in table order (for the manifest)."""
+    """The commands Slack registers as slash commands, in list order (for the manifest)."""
     return tuple(c for c in COMMANDS if c.slash)
 
 
 def menu_commands() -> tuple[CommandSpec, ...]:
-    """The commands Teams lists in its command menu, in table order (at most 12)."""
+    """The commands Teams lists in its command menu, in list order (at most 12)."""
     return tuple(c for c in COMMANDS if c.in_menu)

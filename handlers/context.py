@@ -29,7 +29,6 @@ class HandlerSettings:
     default_locale: str = "nb"
     default_timezone: str = "Europe/Oslo"
     public_url: str | None = None
-    link_ttl_seconds: int = 7 * 24 * 3600
 
 
 @dataclass

@@ -28,61 +28,26 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.command_table import spec
-from handlers.commands import (
-    attendance,
-    follow_ups,
-    inputs,
-    meetings,
-    mydata,
-    people,
-    polls,
-    referat_cmd,
-    reminders_pref,
-    setup,
-)
-from handlers.commands import help as help_cmd
+from handlers.command_table import lookup as lookup_command
+from handlers.command_table import route
+from handlers.commands import polls
 from handlers.commands import round as round_cmd
 from handlers.commands.common import usage_line
 from handlers.context import HandlerContext
 from handlers.events import ChatEvent, EventKind, EventRecord, Reply
 from handlers.i18n import has_key, resolve_locale, t
 from handlers.identity import Scope, Unresolved, lookup, platform_of, resolve
-from handlers.parsed import (
-    Command,
-    Excused,
-    FollowUpCmd,
-    GroupsNew,
-    GroupsShow,
-    Help,
-    Input,
-    MeetingClose,
-    MeetingDeadline,
-    MeetingItem,
-    MeetingNew,
-    MeetingReopen,
-    MeetingStatusCmd,
-    MyData,
-    ParseError,
-    Present,
-    Profile,
-    Referat,
-    Reminders,
-    Round,
-    SetRole,
-    Setup,
-    Substitute,
-)
+from handlers.parsed import ParseError
 from handlers.parser import parse
 from storage.db import is_retryable
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import events as event_repo
 from storage.repositories import meetings as meeting_repo
+from storage.zones import zone_or_default
 
 log = logging.getLogger(__name__)
 
@@ -92,33 +57,6 @@ SILENT = Reply(text="")
 
 # Whether the event being handled stored its `record` in its own transaction (see handle()).
 _RECORDED: ContextVar[bool] = ContextVar("referent_event_recorded", default=False)
-
-CommandHandler = Callable[[Any, Scope, HandlerContext], Awaitable[Reply]]
-
-# Commands that act within the bound group, by parsed type.
-_COMMANDS: dict[type, CommandHandler] = {
-    Referat: referat_cmd.run,
-    Round: round_cmd.run,
-    Input: inputs.run,
-    FollowUpCmd: follow_ups.run,
-    Present: attendance.present,
-    Excused: attendance.excused,
-    Substitute: attendance.substitute,
-    GroupsShow: polls.show,
-    GroupsNew: polls.create,
-    MeetingNew: meetings.new,
-    MeetingItem: meetings.item,
-    MeetingStatusCmd: meetings.status,
-    MeetingClose: meetings.close,
-    MeetingReopen: meetings.reopen,
-    MeetingDeadline: meetings.move_deadline,
-    SetRole: people.set_role,
-    Profile: people.set_profile,
-    Reminders: reminders_pref.run,
-}
-
-# These only read, so they run outside the write queue (a docx render must not hold it).
-_READ_ONLY: frozenset[type] = frozenset({Referat, GroupsShow, MeetingStatusCmd})
 
 
 class _Discard(Exception):
@@ -154,17 +92,9 @@ def parse_error_reply(error: ParseError, locale: str) -> Reply:
     if not has_key(f"parse.{key}"):
         key = "generic"
     text = t(locale, f"parse.{key}", **params)
-    if error.command and _known_command(error.command):
+    if error.command and lookup_command(error.command) is not None:
         text = f"{text}\n{usage_line(locale, error.command)}"
     return Reply(text=text, ok=False)
-
-
-def _known_command(name: str) -> bool:
-    try:
-        spec(name)
-    except KeyError:
-        return False
-    return True
 
 
 async def _transaction(
@@ -215,17 +145,14 @@ def _without_storage(event: ChatEvent, ctx: HandlerContext) -> Reply | None:
     command = parse(event.text, mentions=event.mentions, today=_today(ctx, ctx.settings.default_timezone))
     if isinstance(command, ParseError):
         return parse_error_reply(command, locale)
-    if isinstance(command, Help):
-        return help_cmd.help_reply(command, locale, role=None, group_name=None)
+    handler = route(command)
+    if handler is not None and handler.kind == "answer":
+        return handler.run(command, locale, role=None, group_name=None)
     return None
 
 
 def _today(ctx: HandlerContext, timezone: str) -> date:
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo(ctx.settings.default_timezone)
-    return ctx.now().astimezone(zone).date()
+    return ctx.now().astimezone(zone_or_default(timezone, ctx.settings.default_timezone)).date()
 
 
 async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
@@ -239,40 +166,39 @@ async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
         offline = _without_storage(event, ctx)
         if offline is None:
             raise
+        log.warning(
+            "storage unavailable for %s event %s; answered without it: %s", event.kind, event.event_id, exc
+        )
         return offline
     if isinstance(view, Unresolved):
         locale, timezone = _fallback_locale(event, ctx), ctx.settings.default_timezone
     else:
         locale, timezone = view.locale, view.timezone
-    command: Command | ParseError = parse(event.text, mentions=event.mentions, today=_today(ctx, timezone))
+    command = parse(event.text, mentions=event.mentions, today=_today(ctx, timezone))
     if isinstance(command, ParseError):
         return parse_error_reply(command, locale)
-    if isinstance(command, Help):
-        if isinstance(view, Unresolved):
-            return help_cmd.help_reply(command, locale, role=None, group_name=None)
-        return help_cmd.help_reply(command, locale, role=view.role, group_name=view.group.name)
-    if isinstance(command, MyData) and command.action == "export":
-        async with ctx.db.session() as session:
-            return await mydata.run(command, session, event, locale, ctx)
-    if isinstance(command, Setup):
-        setup_cmd = command
-        return await _transaction(event, ctx, lambda s, _dup: setup.run(setup_cmd, event, s, ctx, locale))
-    if isinstance(command, MyData):
-        data_cmd = command
-        return await _transaction(event, ctx, lambda s, _dup: mydata.run(data_cmd, s, event, locale, ctx))
-    if isinstance(view, Unresolved):
-        return unresolved_reply(view, locale)
-    if isinstance(command, Round):  # the hot path; None: the full path answers
-        fast = await round_cmd.fast_post(command, view, ctx)
-        if fast is not None:
-            return fast
-    handler = _COMMANDS.get(type(command))
-    if handler is None:  # pragma: no cover - every parsed type is mapped
+    handler = route(command)
+    if handler is None:  # pragma: no cover - every grammar's result has a registered handler
         log.error("no handler for %s", type(command).__name__)
         return Reply(text=t(locale, "parse.generic"), ok=False)
-    return await _in_scope(
-        event, ctx, lambda s: handler(command, s, ctx), read_only=type(command) in _READ_ONLY
-    )
+    if handler.kind == "answer":  # needs no storage (help)
+        if isinstance(view, Unresolved):
+            return handler.run(command, locale, role=None, group_name=None)
+        return handler.run(command, locale, role=view.role, group_name=view.group.name)
+    if handler.kind == "unbound":  # needs no bound group (binding a channel, my data)
+        run_unbound = handler.run
+        if handler.reads_only(command):
+            async with ctx.db.session() as session:
+                return await run_unbound(command, event, session, ctx, locale)
+        return await _transaction(event, ctx, lambda s, _dup: run_unbound(command, event, s, ctx, locale))
+    if isinstance(view, Unresolved):
+        return unresolved_reply(view, locale)
+    if handler.fast is not None:  # the hot path (`runde <tekst>`); None: the full path answers
+        fast = await handler.fast(command, view, ctx)
+        if fast is not None:
+            return fast
+    run = handler.run
+    return await _in_scope(event, ctx, lambda s: run(command, s, ctx), read_only=handler.reads_only(command))
 
 
 async def _in_scope(
@@ -328,6 +254,21 @@ async def _thread_reply(event: ChatEvent, ctx: HandlerContext) -> Reply:
     return await _in_scope(event, ctx, save, unresolved=SILENT)
 
 
+async def _thread_change(
+    event: ChatEvent, ctx: HandlerContext, body: Callable[[Scope], Awaitable[Reply]]
+) -> Reply:
+    """An edit or deletion in a thread changes a round-table post only in a collection thread
+    (no other thread holds one); any other thread is answered SILENT from the read cache, without
+    taking the write queue or recording the event."""
+    if event.thread_ref:
+        message = await message_repo.cached_message(
+            ctx.db, platform_of(event), event.workspace_id, event.channel_id, event.thread_ref
+        )
+        if message is None or message.purpose != message_repo.COLLECTION:
+            return SILENT
+    return await _in_scope(event, ctx, body, unresolved=SILENT)
+
+
 async def _form_submit(event: ChatEvent, ctx: HandlerContext) -> Reply:
     form_id = event.form_values.get("form_id", "")
     values = {k: v for k, v in event.form_values.items() if k != "form_id"}
@@ -341,9 +282,9 @@ async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     if kind == EventKind.THREAD_REPLY:
         return await _thread_reply(event, ctx)
     if kind == EventKind.MESSAGE_EDITED:
-        return await _in_scope(event, ctx, round_cmd.edit_post, unresolved=SILENT)
+        return await _thread_change(event, ctx, round_cmd.edit_post)
     if kind == EventKind.MESSAGE_DELETED:
-        return await _in_scope(event, ctx, round_cmd.delete_post, unresolved=SILENT)
+        return await _thread_change(event, ctx, round_cmd.delete_post)
     if kind == EventKind.POLL_VOTE:
         return await _in_scope(event, ctx, lambda scope: polls.vote(scope, ctx))
     if kind == EventKind.FORM_SUBMIT:

@@ -12,10 +12,11 @@ import tomllib
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.lists import format_list
 from jinja2 import Environment, Template, Undefined, make_logging_undefined
 
 import templates
@@ -53,16 +54,24 @@ _ENV = Environment(
 )
 
 
-def normalise_locale(value: str | None) -> str | None:
-    """`en-US`/`en_GB`/`en` → `en`; `nb-NO`/`nn-NO`/`no`/`nb` → `nb`; anything else → None."""
-    if not value:
-        return None
-    head = value.strip().replace("_", "-").split("-")[0].lower()
+@overload
+def normalise_locale(value: str | None) -> str | None: ...
+@overload
+def normalise_locale(value: str | None, default: str) -> str: ...
+def normalise_locale(value: str | None, default: str | None = None) -> str | None:
+    """The one locale rule: `en-US`/`en_GB`/`en` → `en`; `nb-NO`/`nn-NO`/`no`/`nb` → `nb`.
+
+    Anything else is None, or with `default` that default (itself normalised, else bokmål): the
+    form every caller that must pick a catalog uses.
+    """
+    head = value.strip().replace("_", "-").split("-")[0].lower() if value else ""
     if head == "en":
         return "en"
     if head in ("nb", "nn", "no", "nob", "nor"):
         return "nb"
-    return None
+    if default is None:
+        return None
+    return normalise_locale(default) or DEFAULT_LOCALE
 
 
 def resolve_locale(
@@ -120,17 +129,11 @@ def keys(locale: str = DEFAULT_LOCALE) -> set[str]:
 
 def t(locale: str | None, key: str, **params: Any) -> str:
     """The message `key` in `locale` (falling back to bokmål), with params made inert."""
-    lang = normalise_locale(locale) or DEFAULT_LOCALE
-    template = _template(lang, key)
+    template = _template(normalise_locale(locale, DEFAULT_LOCALE), key)
     if template is None:
         log.error("missing chat message %r", key)
         return key
     return template.render(**params).strip()
-
-
-def tr(locale: str | None, key: str, **params: Any) -> Raw:
-    """`t` for a message that goes inside another message (already inert, so not escaped again)."""
-    return Raw(t(locale, key, **params))
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -210,10 +213,5 @@ def format_moment(moment: datetime, timezone: str, locale: str | None) -> str:
 
 
 def join_names(names: list[str], locale: str | None) -> str:
-    """ "A, B og C" / "A, B and C"."""
-    if not names:
-        return ""
-    if len(names) == 1:
-        return names[0]
-    word = "and" if normalise_locale(locale) == "en" else "og"
-    return f"{', '.join(names[:-1])} {word} {names[-1]}"
+    """ "A, B og C" / "A, B and C" (Babel's list pattern: nb_NO, or en_GB without the Oxford comma)."""
+    return format_list(names, style="standard", locale=_babel(locale)) if names else ""

@@ -1,6 +1,8 @@
-"""The parser's output: one frozen dataclass per command, or a ParseError with a message key.
+"""The built-in grammars' output: frozen dataclasses, or a ParseError with a message key.
 
-The parser (handlers/parser.py) never raises; handlers (handlers/commands/) act on these types.
+The parser (handlers/parser.py) never raises; handlers (handlers/commands/) act on these types,
+each claiming its type with `@spec.handles(Type)`. A new command may define its parsed type in
+its own module instead (see docs/architecture.md, "Adding a command").
 Dates are plain `date`/`time` values: the handler puts them in the group's time zone.
 """
 

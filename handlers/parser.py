@@ -3,8 +3,9 @@
 Adapters hand over plain text (Slack `/runde tekst` as "runde tekst", Teams "@Referent runde
 tekst"), the mentions they found and today's date in the group's time zone. The parser knows no
 platform, reads no clock and does no I/O, and it never raises: whatever a user types, the handler
-gets something it can answer. Command words come from `handlers.command_table`, so help, manifests
-and parser agree.
+gets something it can answer. Command words come from the registry (`handlers.command_table`), so
+help, manifests and parser agree; each command's declaration names which grammar below (or of its
+own module, built from the public pieces here) reads its arguments.
 
 Member text (`runde`, `innspill`, `oppfolging`) is returned as written; making it inert is the
 output side's job (handlers/text.py).
@@ -13,6 +14,7 @@ output side's job (handlers/text.py).
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,8 @@ from handlers.parsed import (
     Substitute,
     WorkGroupSpec,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_LENGTH = 20_000  # a whole command line; longer is pasted by mistake (or hostile)
 NAME_LIMIT = 200  # group, organisation, place, person, work-group label
@@ -277,12 +281,12 @@ def _clean_person(name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ctx:
+class Args:
     mentions: tuple[Mention, ...]
     today: date | None
 
 
-def _referat(rest: str, ctx: _Ctx) -> Command:
+def referat(rest: str, ctx: Args) -> Command:
     """`referat [md|html|docx|pdf] [DD.MM.YYYY]`, format and date in either order."""
     fmt: str | None = None
     day: date | None = None
@@ -304,7 +308,7 @@ def _is_nothing(text: str) -> bool:
     return " ".join(fold(text).strip(" .!-–\t\n").split()) in _NOTHING_PHRASES
 
 
-def _runde(rest: str, ctx: _Ctx) -> Command:
+def runde(rest: str, ctx: Args) -> Command:
     """`runde <tekst>` keeps the text as written; alone it opens the editor; `ingen` = nothing."""
     text = _body(rest)
     if not text.strip():
@@ -314,7 +318,7 @@ def _runde(rest: str, ctx: _Ctx) -> Command:
     return Round(text)
 
 
-def _innspill(rest: str, ctx: _Ctx) -> Command:
+def innspill(rest: str, ctx: Args) -> Command:
     """`innspill [til] [sak] <nr> <tekst>`; the number may be written `3`, `#3`, `sak 3`, `sak3`."""
     tokens = _tokens(rest)
     if tokens and fold(tokens[0].value) in ("til", "to"):
@@ -349,7 +353,7 @@ def _strip_separator(rest: str) -> str:
     return _body(rest)
 
 
-def _oppfolging(rest: str, ctx: _Ctx) -> Command:
+def oppfolging(rest: str, ctx: Args) -> Command:
     """`oppfolging <tekst> [@ansvarlig] [frist DD.MM]`: owner and due date are peeled off the end
     (either order); an owner at the start is taken too, one inside the text is left in it."""
     text = _body(rest).strip()
@@ -424,7 +428,7 @@ def _inner_owner(text: str, mentions: Sequence[Mention]) -> tuple[_Person | None
     return None, text
 
 
-def _people(rest: str, ctx: _Ctx, command: str) -> tuple[PersonRef, ...]:
+def _people(rest: str, ctx: Args, command: str) -> tuple[PersonRef, ...]:
     """Everyone named with `@` (mentions first, else the typed name up to the next `@` or comma).
     Words before the first `@` (a reason: "forfall syk") are ignored, as before."""
     people: list[PersonRef] = []
@@ -452,7 +456,7 @@ def _people(rest: str, ctx: _Ctx, command: str) -> tuple[PersonRef, ...]:
     return tuple(dict.fromkeys(people))
 
 
-def _vara(rest: str, ctx: _Ctx) -> Command:
+def vara(rest: str, ctx: Args) -> Command:
     """`vara [for] @person`: a platform mention gives the user id; a typed name is kept as is."""
     text = rest.strip()
     first_end = _word_end(text, 0)
@@ -471,7 +475,7 @@ def _vara(rest: str, ctx: _Ctx) -> Command:
     return Substitute(name)
 
 
-def _grupper(rest: str, ctx: _Ctx) -> Command:
+def grupper(rest: str, ctx: Args) -> Command:
     """`grupper` shows the sign-up poll; `grupper ny …` creates one."""
     tokens = _tokens(rest)
     if not tokens:
@@ -497,7 +501,7 @@ def _inline_value(token: _Token) -> str:
     return token.value.partition("=")[2]
 
 
-def _groups_new(rest: str, tokens: list[_Token], ctx: _Ctx) -> Command:
+def _groups_new(rest: str, tokens: list[_Token], ctx: Args) -> Command:
     """Quoted `"Navn | Ansvarlig | maks N"` groups (or one per line / `;`) and the poll options."""
     specs: list[WorkGroupSpec] = []
     question: str | None = None
@@ -617,7 +621,7 @@ def _group_spec(raw: str) -> WorkGroupSpec:
     return WorkGroupSpec(label, responsible, cap)
 
 
-def _mote(rest: str, ctx: _Ctx) -> Command:
+def mote(rest: str, ctx: Args) -> Command:
     """`mote ny|sak|status|lukk|apne|frist …`; `mote` alone is the status."""
     tokens = _tokens(rest)
     if not tokens:
@@ -644,7 +648,7 @@ def _mote(rest: str, ctx: _Ctx) -> Command:
     return MeetingDeadline(_date(more[0].value, "mote", ctx.today))
 
 
-def _mote_ny(after: str, ctx: _Ctx) -> Command:
+def _mote_ny(after: str, ctx: Args) -> Command:
     """`[ukedag] DD.MM.YYYY [kl.] HH:MM-HH:MM [sted]`; the place defaults to Teams."""
     tokens = _tokens(after)
     if not tokens:
@@ -702,7 +706,7 @@ def _mote_sak(after: str) -> Command:
     return MeetingItem(number, title, position)
 
 
-def _oppsett(rest: str, ctx: _Ctx) -> Command:
+def oppsett(rest: str, ctx: Args) -> Command:
     """`oppsett <gruppe> [| organisasjon]`; a quoted group name may itself hold a `|`."""
     tokens = _tokens(rest)
     if tokens and tokens[0].quoted:  # `oppsett "Gruppe | med strek" | Org`: the quotes win
@@ -719,7 +723,7 @@ def _oppsett(rest: str, ctx: _Ctx) -> Command:
     return Setup(name, org or None)
 
 
-def _rolle(rest: str, ctx: _Ctx) -> Command:
+def rolle(rest: str, ctx: Args) -> Command:
     """`rolle @person [som] <rolle>` or `rolle <rolle> @person`; role words map to stored roles."""
     text = rest.strip()
     if not text:
@@ -766,7 +770,7 @@ def _role(word: str) -> str:
     return role
 
 
-def _profil(rest: str, ctx: _Ctx) -> Command:
+def profil(rest: str, ctx: Args) -> Command:
     """`profil <organisasjon>`: the rest of the line, quotes optional."""
     return Profile(_name(rest, "profil", "organisation"))
 
@@ -782,17 +786,17 @@ def _choice(rest: str, name: str, argument: str) -> str:
     return sub.name
 
 
-def _paminnelser(rest: str, ctx: _Ctx) -> Command:
+def paminnelser(rest: str, ctx: Args) -> Command:
     """`paminnelser av|på` (off|on)."""
     return Reminders(on=_choice(rest, "paminnelser", "on_off") == "pa")
 
 
-def _data(rest: str, ctx: _Ctx) -> Command:
+def data(rest: str, ctx: Args) -> Command:
     """`data eksport|slett` (`mydata export|delete`)."""
     return MyData("export" if _choice(rest, "data", "action") == "eksport" else "delete")
 
 
-def _hjelp(rest: str, ctx: _Ctx) -> Command:
+def hjelp(rest: str, ctx: Args) -> Command:
     """`hjelp [kommando]`: a known command word (any alias) becomes its canonical name."""
     tokens = _tokens(rest)
     if not tokens:
@@ -802,23 +806,46 @@ def _hjelp(rest: str, ctx: _Ctx) -> Command:
     return Help(command.name if command else _preview(fold(word), 40))
 
 
-_HANDLERS: dict[str, Callable[[str, _Ctx], Command]] = {
-    "referat": _referat,
-    "runde": _runde,
-    "innspill": _innspill,
-    "oppfolging": _oppfolging,
-    "tilstede": lambda rest, ctx: Present(_people(rest, ctx, "tilstede")),
-    "forfall": lambda rest, ctx: Excused(_people(rest, ctx, "forfall")),
-    "vara": _vara,
-    "grupper": _grupper,
-    "mote": _mote,
-    "oppsett": _oppsett,
-    "rolle": _rolle,
-    "profil": _profil,
-    "paminnelser": _paminnelser,
-    "data": _data,
-    "hjelp": _hjelp,
-}
+def tilstede(rest: str, ctx: Args) -> Command:
+    """`tilstede [@person …]`."""
+    return Present(_people(rest, ctx, "tilstede"))
+
+
+def forfall(rest: str, ctx: Args) -> Command:
+    """`forfall [@person …]`."""
+    return Excused(_people(rest, ctx, "forfall"))
+
+
+# --- building blocks for a command's own grammar --------------------------------------------
+
+
+def fail(key: str, command: str | None = None, /, **params: str) -> Exception:
+    """What a command's own grammar raises to refuse a line: `raise fail("bad_format", "neste",
+    value=word)`; `key` names a `parse.*` message, `parse` turns it into a ParseError."""
+    return _fail(key, command, **params)
+
+
+def no_arguments(make: Callable[[], object], command: str) -> Callable[[str, Args], object]:
+    """A grammar for a command that takes nothing: any argument is a `bad_format`."""
+
+    def grammar(rest: str, ctx: Args) -> object:
+        tokens = _tokens(rest)
+        if tokens:
+            raise _fail("bad_format", command, value=tokens[0].value)
+        return make()
+
+    return grammar
+
+
+def one_name(make: Callable[[str], object], command: str, argument: str) -> Callable[[str, Args], object]:
+    """A grammar for `<command> <name>`: the rest of the line, quotes optional, one line, required
+    (`missing_argument` names `argument`, a catalog key under `argument.`)."""
+    return lambda rest, ctx: make(_name(rest, command, argument))
+
+
+def free_text(make: Callable[[str], object]) -> Callable[[str, Args], object]:
+    """A grammar for member text after the command word, kept exactly as written."""
+    return lambda rest, ctx: make(_body(rest))
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -851,7 +878,7 @@ def _suggestion(word: str) -> str | None:
     return words[close[0]] if close else None
 
 
-def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> Command | ParseError:
+def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> object:
     """`parse` without the safety net, so tests can show that nothing needs catching."""
     if len(text) > MAX_LENGTH:
         known, _, _ = _command_word(text[:200])
@@ -868,17 +895,20 @@ def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> Comman
     rest = text[args:]
     if len(rest) <= _SHORT_PHRASE and fold(rest.strip()) in _HELP_WORDS:
         return Help(command.name)
-    ctx = _Ctx(
+    ctx = Args(
         tuple(sorted((m for m in mentions if m.display_name), key=lambda m: -len(m.display_name))), today
     )
+    if command.grammar is None:  # pragma: no cover - `command()` requires a grammar
+        raise RuntimeError(f"command {command.name!r} has no grammar")
     try:
-        return _HANDLERS[command.name](rest, ctx)
+        return command.grammar(rest, ctx)
     except _Reject as reject:
         return reject.error
 
 
-def parse(text: str, *, mentions: Sequence[Mention] = (), today: date | None = None) -> Command | ParseError:
-    """Read one command line. Never raises: anything unreadable becomes a ParseError.
+def parse(text: str, *, mentions: Sequence[Mention] = (), today: date | None = None) -> object:
+    """Read one command line. Never raises: anything unreadable becomes a ParseError, anything
+    else is the value the command's grammar returned (handlers/parsed.py, or the command's own).
 
     `mentions` are the platform mentions in the text (`@Display Name`), used to resolve owners
     and persons to user ids; `today` (the group's local date) anchors `DD.MM` dates to a year.
@@ -888,4 +918,5 @@ def parse(text: str, *, mentions: Sequence[Mention] = (), today: date | None = N
             return ParseError("bad_format", {"value": ""})
         return _parse(text, mentions, today)
     except Exception:  # a bug must not turn a typo into a 500; tests run _parse without this net
+        log.exception("parser bug on a %d-character line; answering bad_format", len(str(text)))
         return ParseError("bad_format", {"value": _preview(str(text))})

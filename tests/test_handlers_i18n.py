@@ -94,3 +94,24 @@ def test_unknown_key_and_missing_parameter_do_not_raise() -> None:
 def test_english_falls_back_to_bokmal_for_unknown_locales() -> None:
     assert t("de", "poll.join") == "Bli med"
     assert t("en-US", "poll.join") == "Join"
+
+
+@pytest.mark.parametrize(
+    ("names", "locale", "expected"),
+    [
+        ([], "nb", ""),
+        (["Kari"], "nb", "Kari"),
+        (["Kari", "Ola"], "nb-NO", "Kari og Ola"),
+        (["Kari", "Ola", "Per"], "nb", "Kari, Ola og Per"),
+        (["Kari", "Ola", "Per"], "en-US", "Kari, Ola and Per"),  # no Oxford comma, as before
+        (["Kari", "Ola"], None, "Kari og Ola"),
+    ],
+)
+def test_join_names(names: list[str], locale: str | None, expected: str) -> None:
+    assert i18n.join_names(names, locale) == expected
+
+
+def test_one_locale_rule_with_and_without_a_default() -> None:
+    assert i18n.normalise_locale("EN_gb") == "en" and i18n.normalise_locale("nn-NO") == "nb"
+    assert i18n.normalise_locale("de-DE") is None and i18n.normalise_locale(None) is None
+    assert i18n.normalise_locale("de-DE", "en") == "en" and i18n.normalise_locale("", "xx") == "nb"

@@ -9,6 +9,7 @@ PostgreSQL database): its own engine, its own cache, as a second process would h
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -374,6 +375,19 @@ async def test_an_unreachable_database_gives_a_retryable_apology(url: str, tmp_p
         # Bad input is answered as before, database or not: not retryable.
         reply = await bot.say("ukjentkommando", as_=KARI)
         assert not reply.retryable
+    finally:
+        await db.close()
+
+
+async def test_an_answer_given_without_storage_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Storage down, a line the parser refuses is still answered, and the outage is not silent."""
+    db = Database("postgresql+asyncpg://referent@127.0.0.1:9/none")  # nothing listens there
+    try:
+        bot = TranscriptBot(db)
+        with caplog.at_level(logging.WARNING, logger="handlers.dispatch"):
+            reply = await bot.say("ukjentkommando", as_=KARI)
+        assert not reply.ok and not reply.retryable
+        assert any("answered without it" in r.getMessage() for r in caplog.records), caplog.text
     finally:
         await db.close()
 

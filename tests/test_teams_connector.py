@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from bot.offline.fakes.bot_connector import FakeBotConnector
@@ -29,7 +30,10 @@ async def connector() -> AsyncIterator[FakeBotConnector]:
 
 
 async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotConnector) -> None:
-    client = BotConnectorClient()
+    """A burst of 50 overlapping sends goes over at most the pool's per-host limit of connections
+    (not one each), and 50 sends after it reuse those and open none."""
+    connector.response_delay = 0.02  # the 50 sends really overlap: unpooled, they would need 50
+    client = BotConnectorClient(connections_per_host=4)
     try:
         ids = await asyncio.gather(
             *(
@@ -37,6 +41,7 @@ async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotC
                 for i in range(50)
             )
         )
+        after_burst = set(connector.client_ports)
         for i in range(50):
             await client.reply_to_activity(
                 connector.url, THREAD, "1768900000000", {"type": "message", "text": f"r{i}"}
@@ -45,8 +50,8 @@ async def test_many_sends_share_a_few_kept_alive_connections(connector: FakeBotC
         await client.close()
     assert len(set(ids)) == 50
     assert len(connector.activities()) == 100
-    # 50 concurrent sends may open up to 50 connections; the 50 sequential ones open none.
-    assert len(connector.client_ports) <= 50
+    assert 1 <= len(after_burst) <= client.connections_per_host == 4
+    assert connector.client_ports == after_burst  # the sequential sends opened no new connection
     assert all(a.conversation_id == THREAD for a in connector.activities())  # `;` and `@` survive
     assert connector.activities()[-1].reply_to_id == "1768900000000"
 
@@ -113,7 +118,10 @@ async def test_client_errors_are_permanent_and_members_can_be_missing(connector:
         await client.close()
 
 
-async def test_bot_token_is_fetched_once_and_sent(connector: FakeBotConnector) -> None:
+async def test_bot_token_is_fetched_once_and_sent(
+    connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", connector.ca_file)  # msal trusts the fake's certificate
     tokens = ClientCredentialsToken("app-id", "secret", connector.token_url)
     client = BotConnectorClient(tokens, require_https=True)
     try:
@@ -139,3 +147,36 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     assert retry_after_seconds("soon") is None
     assert retry_after_from_headers({"retry-after": ["3"]}) == 3.0
     assert retry_after_from_headers({"Content-Type": "x"}) is None
+
+
+async def test_a_rejected_token_is_forgotten_in_msal_too(
+    connector: FakeBotConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", connector.ca_file)
+    tokens = ClientCredentialsToken("app-id", "secret", connector.token_url)
+    async with aiohttp.ClientSession() as session:
+        assert await tokens.token(session) == "fake-bot-token-1"
+        assert await tokens.token(session) == "fake-bot-token-1"  # kept, no new request
+        tokens.invalidate()
+        assert await tokens.token(session) == "fake-bot-token-2"
+    assert len(connector.token_requests) == 2
+    assert connector.token_requests[0]["grant_type"] == "client_credentials"
+
+
+async def test_an_unreachable_token_endpoint_is_a_delivery_error() -> None:
+    tokens = ClientCredentialsToken("app-id", "secret", "https://127.0.0.1:9/botframework.com/oauth2/v2.0/token")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(DeliveryError) as caught:
+            await tokens.token(session)
+    assert caught.value.retry_after == 30.0 and not caught.value.permanent
+
+
+async def test_an_unreachable_connector_is_retried_then_given_up() -> None:
+    client = BotConnectorClient(max_retries=2, max_retry_wait=0.05)
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await client.send_to_conversation("http://127.0.0.1:9/", "a:1chat", {"type": "message"})
+    finally:
+        await client.close()
+    assert caught.value.retry_after == 5.0 and not caught.value.permanent
+    assert client.stats.requests == 3 and client.stats.retries == 2 and client.stats.failures == 1

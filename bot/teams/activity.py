@@ -14,8 +14,18 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from handlers.events import ChatEvent, EventKind, Mention, PollAction
 
@@ -76,41 +86,60 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+_Id = Annotated[StrictStr, Field(max_length=MAX_ID)]
+
+
+class _Account(BaseModel):
+    id: _Id | None = None
+
+
+class _Conversation(BaseModel):
+    id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID)]
+
+
+class _Shape(BaseModel):
+    """The parts of an activity Referent relies on (anything else passes through unread)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: Annotated[StrictStr, Field(min_length=1)]
+    service_url: Annotated[StrictStr, Field(alias="serviceUrl", max_length=2048)]
+    conversation: _Conversation
+    sender: _Account | None = Field(default=None, alias="from")
+    recipient: dict[str, Any] | None = None
+    entities: list[Any] | None = None
+    attachments: list[Any] | None = None
+    members_added: list[Any] | None = Field(default=None, alias="membersAdded")
+    members_removed: list[Any] | None = Field(default=None, alias="membersRemoved")
+    channel_data: dict[str, Any] | None = Field(default=None, alias="channelData")
+    text: Annotated[StrictStr, Field(max_length=MAX_TEXT)] | None = None
+    id: _Id | None = None
+
+    @field_validator("service_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("serviceUrl is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _sender_when_needed(self) -> _Shape:
+        if self.type in _NEEDS_SENDER and not (self.sender and self.sender.id):
+            raise ValueError(f"a {self.type} activity needs from.id")
+        return self
+
+
 def validate(body: Any) -> dict[str, Any]:
     """Check the shape Referent relies on; raise ActivityError (→ 400) otherwise."""
     if not isinstance(body, dict):
         raise ActivityError("activity must be a JSON object")
-    kind = body.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise ActivityError("activity has no type")
-    service_url = body.get("serviceUrl")
-    if not isinstance(service_url, str):
-        raise ActivityError("activity has no serviceUrl")
-    parts = urlsplit(service_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(service_url) > 2048:
-        raise ActivityError("serviceUrl is not an http(s) URL")
-    conversation = body.get("conversation")
-    if not isinstance(conversation, dict) or not _str(conversation.get("id")):
-        raise ActivityError("activity has no conversation id")
-    for key in ("from", "recipient"):
-        account = body.get(key)
-        if account is not None and not isinstance(account, dict):
-            raise ActivityError(f"{key} must be an object")
-    if kind in _NEEDS_SENDER and not _str(_obj(body.get("from")).get("id")):
-        raise ActivityError(f"a {kind} activity needs from.id")
-    for key in ("entities", "attachments", "membersAdded", "membersRemoved"):
-        if body.get(key) is not None and not isinstance(body.get(key), list):
-            raise ActivityError(f"{key} must be a list")
-    if body.get("channelData") is not None and not isinstance(body.get("channelData"), dict):
-        raise ActivityError("channelData must be an object")
-    text = body.get("text")
-    if text is not None and not isinstance(text, str):
-        raise ActivityError("text must be a string")
-    if isinstance(text, str) and len(text) > MAX_TEXT:
-        raise ActivityError("text is too long")
-    for value in (body.get("id"), conversation.get("id"), _obj(body.get("from")).get("id")):
-        if value is not None and (not isinstance(value, str) or len(value) > MAX_ID):
-            raise ActivityError("an id is not a short string")
+    try:
+        _Shape.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ActivityError(f"{where}: {first['msg']}" if where else first["msg"]) from None
     return body
 
 

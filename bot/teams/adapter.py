@@ -1,37 +1,36 @@
 """The Teams adapter: `POST /api/messages` on the shared aiohttp app, on botbuilder.
 
-botbuilder does what it is good at here: the activity schema, Bot Framework JWT validation through
-CloudAdapter with ConfigurationBotFrameworkAuthentication, and routing by activity type through a
-TeamsActivityHandler subclass. The turn's work (bot/teams_turns.py) and every outbound call
-(bot/teams_connector.py, one pooled aiohttp session) need no botbuilder, so moving to the
-Microsoft 365 Agents SDK replaces this module only. botbuilder is imported nowhere else.
+botbuilder does what it is good at here, through its public API only: the activity schema, the
+turn pipeline (BotAdapter, TurnContext) and routing by activity type through a
+TeamsActivityHandler subclass. Tokens are validated in bot/teams/auth.py, because botbuilder's
+validation fetches the signing keys with blocking calls on the event loop. The turn's work
+(bot/teams/turns.py) and every outbound call (bot/teams/connector.py, one pooled aiohttp session)
+need no botbuilder, so moving to the Microsoft 365 Agents SDK replaces this module and auth.py.
 
 Per request the adapter authenticates, builds a TurnContext *without* botbuilder's msrest connector
 client (built per turn by CloudAdapter.process_activity, and slow), runs the handler, and answers:
 200 for messages (the reply has already gone out through the pooled client), the invoke body for
 `adaptiveCard/action` (serialised here, which sidesteps the reported CloudAdapter 500 on invoke
-bodies), 400 for a malformed activity, 401 for a bad token, 413 for an oversized body.
+bodies), 400 for a malformed activity, 401 for a bad token, 503 while the signing keys cannot be
+fetched, 413 for an oversized body.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
-import jwt
 from aiohttp import web
-from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core import BotAdapter, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.teams import activity as ta
+from bot.teams.auth import BotFrameworkAuth, KeysUnavailable, Unauthorized
 from bot.teams.connector import (
     BotConnectorClient,
     ClientCredentialsToken,
@@ -48,8 +47,8 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
 RAW_KEY = "referent.activity"
+INVOKE_KEY = "referent.invoke_response"
 ADAPTER_KEY = web.AppKey("teams_adapter", object)
-METADATA_MAX_AGE_S = 23 * 3600.0
 
 
 class TeamsConfigError(ValueError):
@@ -79,7 +78,7 @@ def check_bind_address(settings: Settings, host: str) -> None:
 
 
 def check_configuration(settings: Settings) -> None:
-    """Say plainly what is missing from an authenticated set-up, before botbuilder fails on it."""
+    """Say plainly what is missing from an authenticated set-up, before the first request fails."""
     if not settings.teams_authenticated:
         return
     app_type = (settings.microsoft_app_type or "MultiTenant").lower()
@@ -96,16 +95,6 @@ def check_configuration(settings: Settings) -> None:
         raise TeamsConfigError(
             f"MICROSOFT_APP_TYPE={settings.microsoft_app_type} needs MICROSOFT_APP_TENANT_ID."
         )
-
-
-class BotFrameworkConfig:
-    """The attribute names botbuilder's configuration factory reads (as in the BotBuilder samples)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.APP_ID = settings.microsoft_app_id
-        self.APP_PASSWORD = settings.microsoft_app_password
-        self.APP_TYPE = settings.microsoft_app_type or "MultiTenant"
-        self.APP_TENANTID = settings.microsoft_app_tenant_id
 
 
 class ReferentTeamsBot(TeamsActivityHandler):
@@ -148,68 +137,64 @@ class ReferentTeamsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         raw = self._raw(turn_context)
         if raw.get("name") == "adaptiveCard/action":
-            return InvokeResponse(status=int(HTTPStatus.OK), body=await self.turns.on_card_action(raw))
-        return InvokeResponse(
-            status=int(HTTPStatus.BAD_REQUEST),
-            body=invoke_error(400, f"unsupported invoke {raw.get('name')!r}"),
-        )
+            response = InvokeResponse(status=int(HTTPStatus.OK), body=await self.turns.on_card_action(raw))
+        else:
+            response = InvokeResponse(
+                status=int(HTTPStatus.BAD_REQUEST),
+                body=invoke_error(400, f"unsupported invoke {raw.get('name')!r}"),
+            )
+        turn_context.turn_state[INVOKE_KEY] = response  # the HTTP answer, read by ReferentAdapter
+        return response
 
 
-class ReferentAdapter(CloudAdapter):
-    """CloudAdapter that authenticates and routes, and leaves sending to BotConnectorClient."""
+class ReferentAdapter(BotAdapter):
+    """Authenticates, builds a TurnContext and runs botbuilder's pipeline; sending is left to
+    BotConnectorClient, so the adapter's own send methods only take the invoke answer."""
 
-    def __init__(self, settings: Settings, bot: ReferentTeamsBot) -> None:
-        super().__init__(ConfigurationBotFrameworkAuthentication(BotFrameworkConfig(settings)))
-        self.settings = settings
-        self.bot = bot
-        self._metadata_lock = asyncio.Lock()
-
+    def __init__(
+        self, settings: Settings, bot: ReferentTeamsBot, auth: BotFrameworkAuth | None = None
+    ) -> None:
         async def on_error(context: TurnContext, error: Exception) -> None:
             log.error("Teams turn failed: %s", error, exc_info=error)
             raise error
 
-        self.on_turn_error = on_error
+        super().__init__(on_turn_error=on_error)
+        self.settings = settings
+        self.bot = bot
+        self.auth = auth or BotFrameworkAuth(
+            settings.microsoft_app_id if settings.teams_authenticated else "",
+            channel_metadata_url=settings.teams_openid_metadata_url or None,
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         """The /api/messages endpoint."""
-        if "json" not in (request.content_type or ""):
-            return _problem(415, "expected application/json")
+        read = await _read_activity(request)
+        if isinstance(read, web.Response):
+            return read
+        raw, activity = read
         try:
-            body = json.loads(await request.read())
-        except web.HTTPRequestEntityTooLarge:
-            return _problem(413, "activity too large")
-        except (ValueError, UnicodeDecodeError):
-            return _problem(400, "body is not JSON")
-        try:
-            raw = ta.validate(body)
-            ta.tenant_of(raw)
-            activity = Activity().deserialize(raw)
-        except ta.ActivityError as exc:
-            return _problem(400, str(exc))
-        except Exception:  # msrest refuses shapes it cannot map
-            return _problem(400, "not a Bot Framework activity")
-
-        auth_header = request.headers.get("Authorization", "")
-        unavailable = await self._ensure_signing_keys(auth_header)
-        if unavailable:
-            return _problem(503, unavailable)
-        try:
-            result = await self.bot_framework_authentication.authenticate_request(activity, auth_header)
-        except Exception as exc:  # PermissionError, and jwt/ValueError for garbage tokens
+            identity = await self.auth.authenticate(
+                request.headers.get("Authorization", ""),
+                channel_id=str(raw.get("channelId") or ""),
+                service_url=str(raw["serviceUrl"]),
+            )
+        except KeysUnavailable as exc:
+            log.warning("Teams request deferred: %s", exc)
+            return _problem(503, "cannot validate Bot Framework tokens right now", retry_after=5)
+        except Unauthorized as exc:
             log.info("Teams request refused: %s", exc)
             return _problem(401, "unauthorized")
         if not self._tenant_allowed(raw):
             return _problem(403, "this bot serves another tenant")
 
         context = TurnContext(self, activity)
-        context.turn_state[self.BOT_IDENTITY_KEY] = result.claims_identity
+        context.turn_state[self.BOT_IDENTITY_KEY] = identity
         context.turn_state[self.BOT_CALLBACK_HANDLER_KEY] = self.bot.on_turn
         context.turn_state[RAW_KEY] = raw
         await self.run_pipeline(context, self.bot.on_turn)
 
-        if activity.type == "invoke":
-            invoke = context.turn_state.get(self._INVOKE_RESPONSE_KEY)
-            value = getattr(invoke, "value", None)
+        if activity.type == ActivityTypes.invoke:
+            value = context.turn_state.get(INVOKE_KEY)
             if not isinstance(value, InvokeResponse):
                 return web.json_response(invoke_error(501, "not implemented"), status=400)
             return web.json_response(value.body if value.body is not None else {}, status=value.status or 200)
@@ -226,62 +211,47 @@ class ReferentAdapter(CloudAdapter):
             or tenant == self.settings.microsoft_app_tenant_id
         )
 
-    async def _ensure_signing_keys(self, auth_header: str) -> str | None:
-        """botbuilder fetches the Bot Framework signing keys with blocking `requests` inside the
-        event loop. Fetch them in a worker thread first, and only for a token whose (unverified)
-        issuer is one botbuilder would fetch keys for, so junk tokens never cause a fetch."""
-        if not auth_header.startswith("Bearer ") or not self.settings.teams_authenticated:
-            return None
-        try:
-            issuer = jwt.decode(auth_header[7:], options={"verify_signature": False}).get("iss")
-        except Exception:
-            return None  # authentication refuses it without fetching anything
-        if issuer == AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER:
-            url = AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
-        elif isinstance(issuer, str) and (
-            "sts.windows.net" in issuer or "login.microsoftonline.com" in issuer
-        ):
-            url = AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
-        else:
-            return None
-        metadata = JwtTokenExtractor.get_open_id_metadata(url)
-        if _fresh(metadata):
-            return None
-        async with self._metadata_lock:
-            if _fresh(metadata):
-                return None
-            try:
-                await asyncio.wait_for(asyncio.to_thread(metadata._refresh), timeout=10.0)
-            except Exception as exc:
-                log.warning("could not fetch Bot Framework signing keys from %s: %s", url, exc)
-                return "cannot validate Bot Framework tokens right now"
-        return None
+    # -- BotAdapter: replies go through BotConnectorClient, never through the TurnContext ------
+
+    async def send_activities(
+        self, context: TurnContext, activities: list[Activity]
+    ) -> list[ResourceResponse]:
+        for activity in activities:
+            if activity.type != ActivityTypes.invoke_response:
+                raise NotImplementedError("Referent sends through BotConnectorClient, not the TurnContext")
+        return [ResourceResponse() for _ in activities]
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> None:
+        raise NotImplementedError("Referent updates through BotConnectorClient")
+
+    async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
+        raise NotImplementedError("Referent deletes through BotConnectorClient")
 
 
-def preload_signing_keys(keys: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Install Bot Framework signing keys (JWKS entries) where botbuilder keeps the fetched ones,
-    so tokens validate without fetching them; returns the keys that were there. `None` forgets
-    them (the next token fetches afresh). For tests and offline demos of the authenticated mode."""
-    from datetime import datetime
+async def _read_activity(request: web.Request) -> tuple[dict[str, Any], Activity] | web.Response:
+    """The request's activity (checked JSON and botbuilder's model of it), or the 4xx answer."""
+    if "json" not in (request.content_type or ""):
+        return _problem(415, "expected application/json")
+    try:
+        body = json.loads(await request.read())
+    except web.HTTPRequestEntityTooLarge:
+        return _problem(413, "activity too large")
+    except (ValueError, UnicodeDecodeError):
+        return _problem(400, "body is not JSON")
+    try:
+        raw = ta.validate(body)
+        ta.tenant_of(raw)
+        activity = Activity().deserialize(raw)
+    except ta.ActivityError as exc:
+        return _problem(400, str(exc))
+    except Exception:  # msrest refuses shapes it cannot map
+        return _problem(400, "not a Bot Framework activity")
+    return raw, activity
 
-    metadata = JwtTokenExtractor.get_open_id_metadata(
-        AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
-    )
-    previous = list(metadata.keys) if metadata.keys else None
-    metadata.keys = list(keys) if keys else []
-    metadata.last_updated = datetime.now() if keys else datetime.min
-    return previous
 
-
-def _fresh(metadata: Any) -> bool:
-    from datetime import datetime, timedelta
-
-    last = getattr(metadata, "last_updated", None)
-    return isinstance(last, datetime) and last > datetime.now() - timedelta(seconds=METADATA_MAX_AGE_S)
-
-
-def _problem(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _problem(status: int, message: str, *, retry_after: int | None = None) -> web.Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 def token_provider(settings: Settings, token_url: str | None = None) -> TokenProvider:

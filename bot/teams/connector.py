@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+import msal
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from yarl import URL
 
 from bot.retry_after import retry_after_seconds
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 LOGIN_AUTHORITY = "https://login.microsoftonline.com"
+TOKEN_PATH = "/oauth2/v2.0/token"
 MULTI_TENANT_AUTHORITY_TENANT = "botframework.com"
 USER_AGENT = "Referent (aiohttp; Bot Connector v3)"
 
@@ -36,7 +39,7 @@ USER_AGENT = "Referent (aiohttp; Bot Connector v3)"
 def token_url_for(app_type: str, tenant_id: str) -> str:
     """The OAuth2 token endpoint for the bot's app registration (single or multi-tenant)."""
     tenant = tenant_id if app_type.lower() == "singletenant" and tenant_id else MULTI_TENANT_AUTHORITY_TENANT
-    return f"{LOGIN_AUTHORITY}/{tenant}/oauth2/v2.0/token"
+    return f"{LOGIN_AUTHORITY}/{tenant}{TOKEN_PATH}"
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -69,22 +72,56 @@ class NoToken:
         return None
 
 
-class ClientCredentialsToken:
-    """OAuth2 client-credentials token for the bot, cached until five minutes before it expires.
+def authority_of(token_url: str) -> str:
+    """The Entra authority (`https://host/tenant`) whose token endpoint `token_url` is."""
+    authority = token_url.rstrip("/").removesuffix(TOKEN_PATH)
+    if authority == token_url.rstrip("/"):
+        raise ValueError(f"{token_url!r} is not an Entra token endpoint (…{TOKEN_PATH})")
+    return authority
 
-    One request refreshes it for all concurrent senders (a lock), so a burst of replies costs one
-    token request, not one each.
+
+class ClientCredentialsToken:
+    """The bot's OAuth2 client-credentials token, from msal, kept until five minutes before it
+    expires.
+
+    msal blocks (it sends through `requests`), so it runs in a worker thread; the token is also
+    kept here so a send costs no thread hop, and one request refreshes it for all concurrent
+    senders (a lock), so a burst of replies costs one token request, not one each.
     """
 
-    def __init__(self, app_id: str, password: str, token_url: str, scope: str = BOT_FRAMEWORK_SCOPE) -> None:
+    def __init__(
+        self,
+        app_id: str,
+        password: str,
+        token_url: str,
+        scope: str = BOT_FRAMEWORK_SCOPE,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
         self.app_id = app_id
         self._password = password
         self.token_url = token_url
+        self.authority = authority_of(token_url)
         self.scope = scope
+        self.timeout = timeout
+        self._app: msal.ConfidentialClientApplication | None = None
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.fetches = 0
+
+    def _acquire(self) -> dict[str, Any]:
+        """In a worker thread: msal's token (from its cache, or from the token endpoint)."""
+        if self._app is None:
+            self._app = msal.ConfidentialClientApplication(
+                self.app_id,
+                client_credential=self._password,
+                authority=self.authority,
+                instance_discovery=False,  # the authority is configured, not discovered
+                timeout=self.timeout,
+            )
+        result: dict[str, Any] = self._app.acquire_token_for_client(scopes=[self.scope])
+        return result
 
     async def token(self, session: aiohttp.ClientSession) -> str | None:
         if self._token and time.monotonic() < self._expires_at:
@@ -92,29 +129,26 @@ class ClientCredentialsToken:
         async with self._lock:
             if self._token and time.monotonic() < self._expires_at:
                 return self._token
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": self.app_id,
-                "client_secret": self._password,
-                "scope": self.scope,
-            }
-            try:
-                async with session.post(self.token_url, data=form) as resp:
-                    body = await resp.json(content_type=None)
-                    if resp.status != 200 or not isinstance(body, dict) or "access_token" not in body:
-                        detail = body.get("error") if isinstance(body, dict) else resp.status
-                        raise DeliveryError(f"bot token request failed: {detail}", retry_after=30.0)
-            except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
-                raise DeliveryError(f"bot token endpoint unreachable: {exc}", retry_after=30.0) from exc
             self.fetches += 1
-            self._token = str(body["access_token"])
-            lifetime = float(body.get("expires_in", 3600) or 3600)
+            try:
+                result = await asyncio.to_thread(self._acquire)
+            except Exception as exc:  # msal raises ValueError, requests' errors and RuntimeError
+                raise DeliveryError(f"bot token endpoint unreachable: {exc!r}", retry_after=30.0) from exc
+            if not isinstance(result.get("access_token"), str):
+                raise DeliveryError(f"bot token request failed: {result.get('error')}", retry_after=30.0)
+            self._token = str(result["access_token"])
+            lifetime = float(result.get("expires_in") or 3600)
             self._expires_at = time.monotonic() + max(60.0, lifetime - 300.0)
             return self._token
 
     def invalidate(self) -> None:
+        """Forget the token here and in msal's cache, so the next send fetches a new one."""
         self._token = None
         self._expires_at = 0.0
+        if self._app is not None:
+            cache = self._app.token_cache
+            for item in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                cache.remove_at(item)
 
 
 class ManagedIdentityToken:
@@ -306,57 +340,114 @@ class BotConnectorClient:
         *,
         query: Mapping[str, str] | None = None,
     ) -> Any:
+        """One Bot Connector call, retried by tenacity: 429 and 5xx after Retry-After (or a short
+        backoff), no connection after a short backoff, a rejected token once at once with a new
+        one; at most `max_retries` times and never for a wait above `max_retry_wait`."""
         url = self._url(service_url, path, query)
-        session = self.session
-        refreshed_token = False
-        attempt = 0
-        while True:
-            attempt += 1
-            headers: dict[str, str] = {}
-            token = await self.tokens.token(session)
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            self.stats.requests += 1
-            try:
-                async with session.request(method, url, json=payload, headers=headers) as resp:
-                    status = resp.status
-                    text = await resp.text()
-                    retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                if attempt <= self.max_retries:
-                    self.stats.retries += 1
-                    await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), self.max_retry_wait))
-                    continue
-                self.stats.failures += 1
-                raise DeliveryError(f"Bot Connector unreachable: {exc}", retry_after=5.0) from exc
-
-            if 200 <= status < 300:
-                if not text:
-                    return {}
-                try:
-                    return json.loads(text)
-                except json.JSONDecodeError:
-                    return {}
-            if status == 401 and token and not refreshed_token:
-                # A token revoked or rotated early: fetch a new one once.
-                self.tokens.invalidate()
-                refreshed_token = True
-                continue
-            if status == 429 or status in (500, 502, 503, 504):
-                if status == 429:
-                    self.stats.throttled += 1
-                wait = retry_after if retry_after is not None else min(0.5 * 2 ** (attempt - 1), 8.0)
-                if attempt <= self.max_retries and wait <= self.max_retry_wait:
-                    self.stats.retries += 1
-                    await asyncio.sleep(wait)
-                    continue
-                self.stats.failures += 1
-                raise DeliveryError(
-                    f"Bot Connector {method} {url.path} answered {status} after {attempt} attempts",
-                    retry_after=wait,
-                )
+        call = _Call(method, url, payload)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.max_retries + 1) | _wait_above(self.max_retry_wait),
+            wait=_asked_wait,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    result = await self._attempt(call, attempt.retry_state.attempt_number)
+        except _Transient as exc:
             self.stats.failures += 1
-            raise DeliveryError(
-                f"Bot Connector {method} {url.path} answered {status}: {text[:200]}", permanent=True
-            )
+            raise DeliveryError(str(exc), retry_after=exc.retry_after) from exc
+        except DeliveryError:
+            self.stats.failures += 1
+            raise
+        return result
 
+    def _count_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, _Transient) and error.counted:
+            self.stats.retries += 1
+
+    async def _attempt(self, call: _Call, number: int) -> Any:
+        """One request: the parsed answer, or _Transient / a permanent DeliveryError."""
+        session = self.session
+        headers: dict[str, str] = {}
+        token = await self.tokens.token(session)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.stats.requests += 1
+        try:
+            async with session.request(call.method, call.url, json=call.payload, headers=headers) as resp:
+                status = resp.status
+                text = await resp.text()
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Transient(
+                f"Bot Connector unreachable: {exc}",
+                wait=min(0.25 * 2 ** (number - 1), self.max_retry_wait),
+                retry_after=5.0,
+            ) from exc
+        if 200 <= status < 300:
+            return _json_or_empty(text)
+        if status == 401 and token and not call.refreshed_token:
+            # A token revoked or rotated early: fetch a new one once.
+            self.tokens.invalidate()
+            call.refreshed_token = True
+            raise _Transient("Bot Connector refused the bot token", wait=0.0, retry_after=0.0, counted=False)
+        if status == 429 or status in (500, 502, 503, 504):
+            if status == 429:
+                self.stats.throttled += 1
+            wait = retry_after if retry_after is not None else min(0.5 * 2 ** (number - 1), 8.0)
+            raise _Transient(
+                f"Bot Connector {call.method} {call.url.path} answered {status} after {number} attempts",
+                wait=wait,
+                retry_after=wait,
+            )
+        raise DeliveryError(
+            f"Bot Connector {call.method} {call.url.path} answered {status}: {text[:200]}", permanent=True
+        )
+
+
+@dataclass
+class _Call:
+    """One logical call across its attempts."""
+
+    method: str
+    url: URL
+    payload: Mapping[str, Any] | None
+    refreshed_token: bool = False
+
+
+class _Transient(DeliveryError):
+    """An answer worth another try after `wait` seconds; `retry_after` is for the caller when the
+    tries run out. `counted`: whether it counts in ConnectorStats.retries."""
+
+    def __init__(self, message: str, *, wait: float, retry_after: float, counted: bool = True) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.wait = wait
+        self.counted = counted
+
+
+def _asked_wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome is not None else None
+    return error.wait if isinstance(error, _Transient) else 0.0
+
+
+def _wait_above(limit: float) -> Any:
+    """Stop when the connector asks for a wait longer than `limit` (sleeping it through would
+    hold the turn; the caller gets `retry_after` instead)."""
+
+    def stop(state: RetryCallState) -> bool:
+        return _asked_wait(state) > limit
+
+    return stop
+
+
+def _json_or_empty(text: str) -> Any:
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {}

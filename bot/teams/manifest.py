@@ -26,8 +26,6 @@ SCHEMA_URL = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/Mic
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # Fixed zip timestamps: the same input builds the same bytes.
 _ZIP_TIME = (2026, 1, 1, 0, 0, 0)
-# Commands that make no sense in a 1:1 chat (they act on the channel they are typed in).
-CHANNEL_ONLY = frozenset({"oppsett"})
 
 
 def _version() -> str:
@@ -47,10 +45,13 @@ def command_lists(locale: str = "nb") -> list[dict[str, Any]]:
     def entries(names: list[str]) -> list[dict[str, str]]:
         return [{"title": name, "description": summary(name, locale)} for name in names]
 
-    names = [c.name for c in menu_commands()][:12]
+    menu = menu_commands()[:12]
+    names = [c.name for c in menu]
+    # A `channel_only` command acts on the channel it is typed in: no use in the 1:1 chat.
+    personal = [c.name for c in menu if not c.channel_only]
     return [
         {"scopes": ["team", "groupChat"], "commands": entries(names)},
-        {"scopes": ["personal"], "commands": entries([n for n in names if n not in CHANNEL_ONLY])},
+        {"scopes": ["personal"], "commands": entries(personal)},
     ]
 
 

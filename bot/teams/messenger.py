@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 MEMBER_LIST_TTL = 15 * 60.0
+MEMBER_LISTS_KEPT = 256
 
 
 def _conversation(reference: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +57,10 @@ class TeamsMessenger:
         self.client = client
         self.db = db
         self.app_id = app_id
-        # (service URL, team or chat id) → its member list, to find people by e-mail.
-        self._members: TTLCache[tuple[str, str], list[dict[str, Any]]] = TTLCache(256, MEMBER_LIST_TTL)
+        # Team member lists by (serviceUrl, team), to find people by e-mail without a fetch each.
+        self._members: TTLCache[tuple[str, str], list[dict[str, Any]]] = TTLCache(
+            maxsize=MEMBER_LISTS_KEPT, ttl=MEMBER_LIST_TTL
+        )
 
     # -- references ----------------------------------------------------------------------------
 
@@ -239,9 +242,8 @@ class TeamsMessenger:
 
     async def _member_list(self, service_url: str, roster_id: str) -> list[dict[str, Any]]:
         key = (service_url, roster_id)
-        cached = self._members.get(key)
-        if cached is not None:
-            return cached
-        members = await self.client.get_paged_members(service_url, roster_id)
-        self._members[key] = members
+        members = self._members.get(key)
+        if members is None:
+            members = await self.client.get_paged_members(service_url, roster_id)
+            self._members[key] = members
         return members

@@ -31,6 +31,7 @@ from bot.teams.cards import (
 from bot.teams.connector import BotConnectorClient
 from bot.teams.messenger import PLATFORM, address_activity
 from handlers.events import ChatEvent, EventKind, Reply
+from handlers.i18n import t
 from handlers.ports import DeliveryError
 from storage.repositories import conversations
 
@@ -41,26 +42,6 @@ REFERENCE_TTL = 3600.0
 CACHE_SIZE = 20_000
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
-
-# The few words the adapter says itself (everything else comes from the handlers' catalog).
-_WORDS = {
-    "nb": {
-        "not_yours": "Dette skjemaet er noen andres. Skriv `runde` for å åpne ditt eget.",
-        "stale": "Denne knappen virker ikke lenger. Skriv `hjelp` for å se hva jeg kan.",
-        "cancelled": "Ingen endringer ble lagret.",
-        "error": "Beklager, noe gikk galt hos meg, og ingenting ble lagret. Prøv igjen om litt.",
-    },
-    "en": {
-        "not_yours": "This form belongs to someone else. Type `runde` to open your own.",
-        "stale": "This button no longer works. Type `hjelp` to see what I can do.",
-        "cancelled": "Nothing was changed.",
-        "error": "Sorry, something went wrong on my side and nothing was saved. Please try again shortly.",
-    },
-}
-
-
-def _words(locale: str | None) -> dict[str, str]:
-    return _WORDS["en" if (locale or "").lower().startswith("en") else "nb"]
 
 
 class _References:
@@ -160,18 +141,18 @@ class TeamsTurns:
         action = ta.card_action_of(activity)
         locale = ta.locale_of(activity)
         if action is None:
-            return invoke_message(_words(locale)["stale"])
+            return invoke_message(t(locale, "teams.stale"))
         if action.verb == ta.VERB_FORM_CANCEL:
-            return invoke_card(notice_card(_words(locale)["cancelled"]))
+            return invoke_card(notice_card(t(locale, "teams.cancelled")))
         if action.verb == ta.VERB_FORM and action.data.get("owner") not in (
             None,
             "",
             self._user_key(activity),
         ):
-            return invoke_message(_words(locale)["not_yours"])
+            return invoke_message(t(locale, "teams.not_yours"))
         event = ta.card_event(activity, action)
         if event is None:
-            return invoke_message(_words(locale)["stale"])
+            return invoke_message(t(locale, "teams.stale"))
         event = await self._with_email(activity, event)
         reply = await self._handle(self._with_references(activity, event))
         if reply.effects and event.kind is not EventKind.COMMAND:
@@ -182,10 +163,10 @@ class TeamsTurns:
             card = await self._poll_card(event) if reply.ok else None
             if card is not None:
                 return invoke_card(card)
-            return invoke_message(plain_text(reply.text) or _words(locale)["stale"])
+            return invoke_message(plain_text(reply.text) or t(locale, "teams.stale"))
         if event.kind is EventKind.FORM_SUBMIT:
             if not reply.ok:  # refused (deadline passed, too long): keep the form and its text
-                return invoke_message(plain_text(reply.text) or _words(locale)["stale"])
+                return invoke_message(plain_text(reply.text) or t(locale, "teams.stale"))
             if reply.form is not None:  # the handler wants the form shown again (e.g. too long)
                 return invoke_card(
                     card_for_update(reply, self._user_key(activity)) or notice_card(reply.text)
@@ -207,7 +188,7 @@ class TeamsTurns:
             "",
             self._user_key(activity),
         ):
-            await self.send_reply(activity, Reply(text=_words(ta.locale_of(activity))["not_yours"]))
+            await self.send_reply(activity, Reply(text=t(ta.locale_of(activity), "teams.not_yours")))
             return
         event = ta.card_event(activity, action)
         if event is None:
@@ -246,7 +227,7 @@ class TeamsTurns:
             reply = await handle(event, self.runtime.ctx)
         except Exception:
             log.exception("handler failed for Teams %s event %s", event.kind, event.event_id)
-            return Reply(text=_words(event.locale)["error"], ok=False)
+            return Reply(text=t(event.locale, "common.error"), ok=False)
         if isinstance(event.record, _References) and event.record.written and not reply.retryable:
             self._note_stored(event.record)
         return reply
@@ -319,11 +300,6 @@ class TeamsTurns:
                 )
             changes["mentions"] = tuple(mentions)
         return dataclasses.replace(event, **changes) if changes else event
-
-    async def email_of(self, activity: Mapping[str, Any]) -> str | None:
-        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
-        assert isinstance(sender, dict)
-        return (await self.member_info(ta.address_of(activity), ta._str(sender.get("id"))))[1]
 
     async def member_info(self, address: ta.TeamsAddress, user_id: str) -> tuple[str | None, str | None]:
         """(Entra object id, e-mail) of a team or chat member, through the connector:

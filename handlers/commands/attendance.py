@@ -6,6 +6,8 @@ they replace is marked excused (unless they said otherwise), so they get no remi
 
 from __future__ import annotations
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import (
     answer,
     find_person,
@@ -21,6 +23,42 @@ from handlers.identity import Scope, ensure_member
 from handlers.parsed import Excused, PersonRef, Present, Substitute
 from storage.models import AttendanceStatus, Meeting, Role
 from storage.repositories import attendance as attendance_repo
+
+TILSTEDE = command(
+    "tilstede",
+    slash="/tilstede",
+    aliases=("present",),
+    usage_nb="tilstede [@person …]",
+    usage_en="tilstede [@person …]",
+    summary_nb="Meld at jeg er til stede (sekretariatet kan melde for andre)",
+    summary_en="Mark me as present (the secretariat can mark others)",
+    role="member",
+    grammar=grammar.tilstede,
+    position=50,
+)
+FORFALL = command(
+    "forfall",
+    aliases=("absent", "excused", "apologies"),
+    usage_nb="forfall [@person …]",
+    usage_en="forfall [@person …]",
+    summary_nb="Meld forfall til møtet (sekretariatet kan melde for andre)",
+    summary_en="Send my apologies for the meeting (the secretariat can for others)",
+    role="member",
+    grammar=grammar.forfall,
+    position=60,
+)
+VARA = command(
+    "vara",
+    aliases=("substitute",),
+    usage_nb="vara for @person",
+    usage_en="vara for @person",
+    summary_nb="Meld at jeg møter som vara for en annen",
+    summary_en="I attend as a substitute for someone",
+    role="member",
+    grammar=grammar.vara,
+    in_menu=False,
+    position=70,
+)
 
 
 async def _meeting(scope: Scope) -> Meeting | Reply:
@@ -52,6 +90,7 @@ async def _register_others(
     return answer(scope, key, names=join_names(names, scope.locale), meeting=meeting_label(scope, meeting))
 
 
+@TILSTEDE.handles(Present)
 async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.PRESENT, "tilstede")
@@ -65,6 +104,7 @@ async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     return answer(scope, "attendance.present", meeting=meeting_label(scope, meeting))
 
 
+@FORFALL.handles(Excused)
 async def excused(cmd: Excused, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.EXCUSED, "forfall")
@@ -82,6 +122,7 @@ def _same_organisation(a: str, b: str) -> bool:
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
+@VARA.handles(Substitute)
 async def substitute(cmd: Substitute, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):

@@ -6,6 +6,8 @@ otherwise it is kept as written ("Sekretariatet", someone outside the group).
 
 from __future__ import annotations
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import answer, meeting_label, member_text, submission_meeting
 from handlers.context import HandlerContext
 from handlers.events import Reply
@@ -16,6 +18,19 @@ from handlers.text import clean, one_line
 from storage.models import Member
 from storage.repositories import follow_ups as follow_up_repo
 from storage.repositories import members as member_repo
+
+OPPFOLGING = command(
+    "oppfolging",
+    slash="/oppfolging",
+    aliases=("oppfølging", "followup", "follow-up", "action"),
+    usage_nb="oppfolging <tekst> [@ansvarlig] [frist DD.MM]",
+    usage_en="oppfolging <text> [@owner] [frist DD.MM]",
+    summary_nb="Legg til en oppfølging",
+    summary_en="Add a follow-up",
+    role="member",
+    grammar=grammar.oppfolging,
+    position=40,
+)
 
 _SECRETARIAT_WORDS = frozenset({"sekretariatet", "sekretariat", "secretariat", "the secretariat", "sekr"})
 
@@ -40,6 +55,7 @@ async def _owner(scope: Scope, cmd: FollowUpCmd) -> tuple[Member | None, str | N
     return None, name or None
 
 
+@OPPFOLGING.handles(FollowUpCmd)
 async def run(cmd: FollowUpCmd, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await submission_meeting(scope)
     if isinstance(meeting, Reply):

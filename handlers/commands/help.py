@@ -1,16 +1,31 @@
-"""`hjelp [kommando]`: what the bot can do, from the one command table, in the user's language.
+"""`hjelp [kommando]`: what the bot can do, from the command registry, in the user's language.
 
 Role-aware: members see the commands they can use; the secretariat also sees its own section.
 """
 
 from __future__ import annotations
 
-from handlers.command_table import COMMANDS, lookup, spec, summary, usage
+from handlers import parser as grammar
+from handlers.command_table import COMMANDS, command, lookup, spec, summary, usage
 from handlers.commands.common import usage_line
 from handlers.events import Reply
 from handlers.i18n import Raw, t
 from handlers.parsed import Help
 from storage.models import Role
+
+HJELP = command(
+    "hjelp",
+    # `/referent <command>` runs any command; alone it shows this help.
+    slash="/referent",
+    aliases=("help", "?"),
+    usage_nb="hjelp [kommando]",
+    usage_en="hjelp [command]",
+    summary_nb="Hva Referent kan gjøre (/referent <kommando> kjører alle kommandoer)",
+    summary_en="What Referent can do (/referent <command> runs any command)",
+    role="anyone",
+    grammar=grammar.hjelp,
+    position=150,
+)
 
 
 def _line(locale: str, name: str) -> str:
@@ -34,6 +49,7 @@ def _topic(locale: str, topic: str) -> Reply:
     return Reply(text=text)
 
 
+@HJELP.answers(Help)
 def help_reply(cmd: Help, locale: str, *, role: Role | None, group_name: str | None) -> Reply:
     """The help text; `group_name` None means the channel is not bound yet."""
     if cmd.topic:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import (
     answer,
     collecting_meetings,
@@ -19,6 +21,19 @@ from storage.models import AgendaItem, Meeting, SubmissionKind
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import submissions as submission_repo
 
+INNSPILL = command(
+    "innspill",
+    slash="/innspill",
+    aliases=("input",),
+    usage_nb="innspill <saknr> <tekst>",
+    usage_en="innspill <item no.> <text>",
+    summary_nb="Skriftlig innspill til en sak",
+    summary_en="Written input to an agenda item",
+    role="member",
+    grammar=grammar.innspill,
+    position=30,
+)
+
 
 def agenda_numbers(items: list[AgendaItem]) -> str:
     """ "1, 2, 11, 3": the numbers in the order of discussion."""
@@ -34,6 +49,7 @@ async def _find_item(scope: Scope, number: int) -> tuple[Meeting, AgendaItem] | 
     return None
 
 
+@INNSPILL.handles(Input)
 async def run(cmd: Input, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await submission_meeting(scope)
     if isinstance(meeting, Reply):

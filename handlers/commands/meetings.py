@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from handlers import parser as grammar
 from handlers.agenda import agenda_kind
+from handlers.command_table import Subcommand, command
 from handlers.commands.common import (
     answer,
     current_meeting,
@@ -42,6 +44,29 @@ from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import submissions as submission_repo
 
+MOTE = command(
+    "mote",
+    slash="/mote",
+    aliases=("møte", "meeting"),
+    usage_nb="mote ny DD.MM.YYYY HH:MM-HH:MM [sted] | mote sak <nr> <tittel> [etter <nr>] | "
+    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
+    usage_en="mote ny DD.MM.YYYY HH:MM-HH:MM [place] | mote sak <no.> <title> [etter <no.>] | "
+    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
+    summary_nb="Opprett og styr møter: saker, status, lukk, åpne igjen, flytt frist",
+    summary_en="Create and run meetings: agenda items, status, close, reopen, move the deadline",
+    role="secretariat",
+    subcommands=(
+        Subcommand("ny", ("new", "create", "opprett")),
+        Subcommand("sak", ("item",)),
+        Subcommand("status"),
+        Subcommand("lukk", ("close", "steng")),
+        Subcommand("apne", ("åpne", "reopen", "open")),
+        Subcommand("frist", ("deadline", "due")),
+    ),
+    grammar=grammar.mote,
+    position=90,
+)
+
 
 def _deadline_for_day(scope: Scope, day: datetime) -> datetime:
     return datetime.combine(day.date(), deadline_clock(scope.group), tzinfo=group_zone(scope.group))
@@ -58,6 +83,7 @@ async def _managed(scope: Scope) -> Meeting | Reply:
     return meeting
 
 
+@MOTE.handles(MeetingNew)
 async def new(cmd: MeetingNew, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote ny")
     if refusal is not None:
@@ -97,6 +123,7 @@ async def new(cmd: MeetingNew, scope: Scope, ctx: HandlerContext) -> Reply:
     )
 
 
+@MOTE.handles(MeetingItem)
 async def item(cmd: MeetingItem, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote sak")
     if refusal is not None:
@@ -134,6 +161,7 @@ async def item(cmd: MeetingItem, scope: Scope, ctx: HandlerContext) -> Reply:
     )
 
 
+@MOTE.handles(MeetingStatusCmd, read_only=True)
 async def status(cmd: MeetingStatusCmd, scope: Scope, ctx: HandlerContext) -> Reply:
     """Who has submitted ("7 av 18 har levert") and who is missing: for the meeting collecting
     now, else the one most recently held."""
@@ -183,6 +211,7 @@ async def status(cmd: MeetingStatusCmd, scope: Scope, ctx: HandlerContext) -> Re
     return Reply(text="\n".join(lines))
 
 
+@MOTE.handles(MeetingClose)
 async def close(cmd: MeetingClose, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote lukk")
     if refusal is not None:
@@ -210,6 +239,7 @@ async def _reopen_target(scope: Scope) -> Meeting | None:
     return await managed_meeting(scope)
 
 
+@MOTE.handles(MeetingReopen)
 async def reopen(cmd: MeetingReopen, scope: Scope, ctx: HandlerContext) -> Reply:
     """Open again; if the deadline had passed, move it as far as a new meeting would get."""
     refusal = await _guard(scope, "mote apne")
@@ -231,6 +261,7 @@ async def reopen(cmd: MeetingReopen, scope: Scope, ctx: HandlerContext) -> Reply
     return answer(scope, "meeting.reopened_extended", meeting=label, deadline=deadline_text(scope, meeting))
 
 
+@MOTE.handles(MeetingDeadline)
 async def move_deadline(cmd: MeetingDeadline, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote frist")
     if refusal is not None:

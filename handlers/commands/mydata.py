@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import parser as grammar
+from handlers.command_table import Subcommand, command
 from handlers.context import HandlerContext
 from handlers.events import ChatEvent, FileAttachment, Reply
 from handlers.i18n import t
@@ -25,6 +27,20 @@ from storage.repositories import members as member_repo
 from storage.repositories import polls as poll_repo
 from storage.repositories import reminder_mutes as mute_repo
 from storage.repositories import submissions as submission_repo
+
+DATA = command(
+    "data",
+    aliases=("mydata",),
+    usage_nb="data eksport|slett",
+    usage_en="data export|delete",
+    summary_nb="Eksporter eller slett mine data",
+    summary_en="Export or delete my data",
+    role="anyone",
+    subcommands=(Subcommand("eksport", ("export",)), Subcommand("slett", ("delete",))),
+    grammar=grammar.data,
+    in_menu=False,
+    position=140,
+)
 
 EXPORT_FILENAME = "referent-mine-data.json"
 
@@ -158,8 +174,9 @@ async def delete(session: AsyncSession, event: ChatEvent, locale: str) -> Reply:
     return Reply(text=t(locale, "data.deleted", submissions=submissions, votes=votes, attendance=attendance))
 
 
+@DATA.handles_unbound(MyData, read_only=lambda cmd: cmd.action == "export")
 async def run(
-    cmd: MyData, session: AsyncSession, event: ChatEvent, locale: str, ctx: HandlerContext
+    cmd: MyData, event: ChatEvent, session: AsyncSession, ctx: HandlerContext, locale: str
 ) -> Reply:
     if cmd.action == "export":
         return await export(session, event, locale, ctx.now())

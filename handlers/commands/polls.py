@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from handlers import parser as grammar
+from handlers.command_table import Subcommand, command
 from handlers.commands.common import answer, contacts, current_meeting, refuse, require_secretariat
 from handlers.context import HandlerContext
 from handlers.effects import channel_target
@@ -20,12 +22,32 @@ from storage.repositories import members as member_repo
 from storage.repositories import polls as poll_repo
 from storage.repositories.polls import OptionSpec, VoteOutcome
 
+GRUPPER = command(
+    "grupper",
+    slash="/grupper",
+    aliases=("groups",),
+    usage_nb='grupper | grupper ny "Navn | Ansvarlig [| maks N]" … [--enkeltvalg] '
+    '[--stenger DD.MM.YYYY] [--sporsmal "…"]',
+    usage_en='grupper | grupper ny "Name | Owner [| max N]" … [--single] '
+    '[--closes DD.MM.YYYY] [--question "…"]',
+    summary_nb="Vis påmeldingen til arbeidsgrupper, eller lag en ny (sekretariatet)",
+    summary_en="Show the work-group sign-up, or create one (secretariat)",
+    role="anyone",
+    subcommands=(
+        Subcommand("vis", ("show",)),
+        Subcommand("ny", ("new", "create", "opprett"), role="secretariat"),
+    ),
+    grammar=grammar.grupper,
+    position=80,
+)
+
 
 def _closes_at(scope: Scope, day: date) -> datetime:
     """A closing date means the end of that day (23:59) in the group's time zone."""
     return datetime.combine(day, DEFAULT_DEADLINE_TIME, tzinfo=group_zone(scope.group))
 
 
+@GRUPPER.handles(GroupsShow, read_only=True)
 async def show(cmd: GroupsShow, scope: Scope, ctx: HandlerContext) -> Reply:
     """Post the current work-group poll in this channel (a posted copy, so votes update it)."""
     poll = await poll_repo.latest_poll(scope.session, scope.group.id)
@@ -39,6 +61,7 @@ async def show(cmd: GroupsShow, scope: Scope, ctx: HandlerContext) -> Reply:
     )
 
 
+@GRUPPER.handles(GroupsNew)
 async def create(cmd: GroupsNew, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await require_secretariat(scope, "grupper ny")
     if refusal is not None:

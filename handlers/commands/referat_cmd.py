@@ -7,6 +7,8 @@ the pdf as a signed link); html as a signed link, or as a file when there is no 
 
 from __future__ import annotations
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import managed_meeting, meeting_label, refuse
 from handlers.context import HandlerContext
 from handlers.events import FileAttachment, Link, Reply
@@ -17,6 +19,19 @@ from handlers.referat import compile_draft
 from handlers.referat.deadline import group_zone
 from storage.models import Meeting
 from storage.repositories import meetings as meeting_repo
+
+REFERAT = command(
+    "referat",
+    slash="/referat",
+    aliases=("minutes",),
+    usage_nb="referat [md|html|docx|pdf] [DD.MM.YYYY]",
+    usage_en="referat [md|html|docx|pdf] [DD.MM.YYYY]",
+    summary_nb="Utkast til referat fra siste (eller et datert) møte",
+    summary_en="Draft minutes of the current (or a dated) meeting",
+    role="member",
+    grammar=grammar.referat,
+    position=10,
+)
 
 _LINK_KEYS = {
     "html": "referat.link_html",
@@ -56,6 +71,7 @@ def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting, formats: tuple[s
     return tuple(links)
 
 
+@REFERAT.handles(Referat, read_only=True)
 async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await _meeting(cmd, scope)
     if isinstance(meeting, Reply):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from handlers import parser as grammar
+from handlers.command_table import Subcommand, command
 from handlers.commands.common import meeting_label, submission_meeting
 from handlers.context import HandlerContext
 from handlers.events import Reply
@@ -10,7 +12,21 @@ from handlers.identity import Scope, ensure_member
 from handlers.parsed import Reminders
 from storage.repositories import reminder_mutes as mute_repo
 
+PAMINNELSER = command(
+    "paminnelser",
+    aliases=("påminnelser", "reminders"),
+    usage_nb="paminnelser av|på",
+    usage_en="paminnelser off|on",
+    summary_nb="Slå påminnelser for dette møtet av eller på",
+    summary_en="Mute or unmute reminders for this meeting",
+    role="member",
+    subcommands=(Subcommand("pa", ("på", "on")), Subcommand("av", ("off",))),
+    grammar=grammar.paminnelser,
+    position=130,
+)
 
+
+@PAMINNELSER.handles(Reminders)
 async def run(cmd: Reminders, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await submission_meeting(scope)
     if isinstance(meeting, Reply):

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import (
     answer,
     closed_reply,
@@ -30,6 +32,19 @@ from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import submissions as submission_repo
 from storage.repositories.submissions import PendingPost, PostOutcome
+
+RUNDE = command(
+    "runde",
+    slash="/runde",
+    aliases=("round", "update"),
+    usage_nb="runde [tekst | ingen]",
+    usage_en="runde [text | ingen]",
+    summary_nb="Legg til i runden rundt bordet; uten tekst: rediger, «ingen»: ingenting å melde",
+    summary_en="Add to my round-table update; no text: edit it, «ingen»: nothing to report",
+    role="member",
+    grammar=grammar.runde,
+    position=20,
+)
 
 FORM_PREFIX = "runde:"
 SILENT = Reply(text="")
@@ -79,7 +94,8 @@ async def _open_form(scope: Scope, meeting: Meeting) -> Reply:
 
 async def _add_post(
     scope: Scope, meeting: Meeting, text: str, *, source_ref: str | None = None, channel: str | None = None
-) -> None:
+) -> Member:
+    """Store `text` as my round-table post (replacing a "nothing to report"); returns me."""
     member = await ensure_member(scope)
     await submission_repo.remove_of_member(scope.session, meeting.id, member.id, (SubmissionKind.NOTHING,))
     await submission_repo.add_submission(
@@ -92,8 +108,10 @@ async def _add_post(
         source_ref=source_ref,
         source_channel=channel,
     )
+    return member
 
 
+@RUNDE.handles(Round)
 async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
     """`runde <tekst>` adds to my entry; `runde` opens the editor; `runde ingen` = nothing to report."""
     meeting = await submission_meeting(scope)
@@ -106,12 +124,11 @@ async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
     text = member_text(scope, cmd.text, "runde")
     if isinstance(text, Reply):
         return text
-    await _add_post(scope, meeting, text)
-    assert scope.member is not None
+    member = await _add_post(scope, meeting, text)
     return answer(
         scope,
         "round.saved",
-        name=first_name(scope.member),
+        name=first_name(member),
         meeting=meeting_label(scope, meeting),
         preview=one_line(text),
         deadline=deadline_text(scope, meeting),
@@ -190,11 +207,8 @@ async def save_thread_reply(scope: Scope, meeting: Meeting) -> Reply:
     text = member_text(scope, event.text)
     if isinstance(text, Reply):
         return text
-    await _add_post(scope, meeting, text, source_ref=event.message_ref, channel=event.channel_id)
-    assert scope.member is not None
-    return answer(
-        scope, "round.thread_saved", name=first_name(scope.member), meeting=meeting_label(scope, meeting)
-    )
+    member = await _add_post(scope, meeting, text, source_ref=event.message_ref, channel=event.channel_id)
+    return answer(scope, "round.thread_saved", name=first_name(member), meeting=meeting_label(scope, meeting))
 
 
 async def edit_post(scope: Scope) -> Reply:
@@ -319,6 +333,7 @@ async def _store(
     return outcome is PostOutcome.STORED
 
 
+@RUNDE.fast_path(Round)
 async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply | None:
     """`runde <tekst>` on the hot path; None when the full path must answer."""
     if cmd.nothing or not cmd.text.strip():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import parser as grammar
+from handlers.command_table import command
 from handlers.commands.common import refuse_text
 from handlers.context import HandlerContext
 from handlers.events import ChatEvent, Reply
@@ -20,7 +22,21 @@ from storage.models import Role
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
 
+OPPSETT = command(
+    "oppsett",
+    aliases=("setup",),
+    usage_nb="oppsett <gruppe> [| organisasjon]",
+    usage_en="oppsett <group> [| organisation]",
+    summary_nb="Knytt denne kanalen til en faggruppe",
+    summary_en="Bind this channel to a working group",
+    role="secretariat",
+    grammar=grammar.oppsett,
+    channel_only=True,  # it binds the channel it is typed in: no use in a 1:1 chat
+    position=100,
+)
 
+
+@OPPSETT.handles_unbound(Setup)
 async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerContext, locale: str) -> Reply:
     """Works in bound and unbound channels alike (that is how a channel gets bound)."""
     if event.is_direct:

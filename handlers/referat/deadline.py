@@ -7,20 +7,17 @@ referat draft all agree on the same instant.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from storage.models import Group, Meeting, MeetingStatus
+from storage.zones import zone_or_default
 
-DEFAULT_TIMEZONE = "Europe/Oslo"
 DEFAULT_DEADLINE_TIME = time(23, 59)
 
 
 def group_zone(group: Group) -> ZoneInfo:
     """The group's time zone; a misspelt zone falls back to Oslo rather than failing a command."""
-    try:
-        return ZoneInfo(group.timezone or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+    return zone_or_default(group.timezone)
 
 
 def _parse_hhmm(value: str | None) -> time:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 from handlers.agenda import date_in_title, is_any_other, round_table_title
-from handlers.i18n import normalise_locale as shared_normalise_locale
+from handlers.i18n import normalise_locale
 from handlers.referat.blocks import Text, one_line, parse_text
 from handlers.referat.deadline import collection_open, group_zone, submission_deadline
 from storage.models import (
@@ -43,15 +43,10 @@ Labels = Mapping[str, str]
 # --- labels and dates ----------------------------------------------------------------------
 
 
-def normalise_locale(locale: str | None, fallback: str = "nb") -> str:
-    """`nb-NO`, `no`, `nn` → nb; `en-US`, `en_GB` → en; anything else → the fallback (or nb)."""
-    return shared_normalise_locale(locale) or shared_normalise_locale(fallback) or "nb"
-
-
 @lru_cache(maxsize=len(LOCALES))
 def load_labels(lang: str) -> dict[str, str]:
     """The label file for nb or en, from templates/referat (data, editable without code)."""
-    name = f"labels.{normalise_locale(lang)}.toml"
+    name = f"labels.{normalise_locale(lang, 'nb')}.toml"
     raw = resources.files("templates").joinpath("referat", name).read_text(encoding="utf-8")
     return {key: str(value) for key, value in tomllib.loads(raw).items()}
 
@@ -607,7 +602,7 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         elif sub.kind == SubmissionKind.INPUT and sub.agenda_item_id is not None:
             inputs_by_item[sub.agenda_item_id].append(sub)
 
-    group_lang = normalise_locale(group.locale)
+    group_lang = normalise_locale(group.locale, "nb")
     agenda, any_other, round_item, round_theme = _agenda(
         data, inputs_by_item, follow_up_numbers, people, labels, clock, lang, group_lang
     )

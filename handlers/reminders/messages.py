@@ -23,12 +23,12 @@ import templates
 from handlers.events import Button, ButtonStyle, Reply
 from handlers.i18n import (
     DEFAULT_LOCALE,
-    LOCALES,
     Raw,
     format_deadline,
     format_meeting_day,
     join_names,
     normalise_locale,
+    resolve_locale,
 )
 from handlers.text import escape_markdown_inline
 
@@ -82,9 +82,8 @@ def _template(locale: str, key: str) -> Template:
 
 
 def lang(locale: str | None) -> str:
-    """`nb` or `en`: the catalog to use for a stored or platform locale."""
-    value = normalise_locale(locale)
-    return value if value in LOCALES else DEFAULT_LOCALE
+    """`nb` or `en`: the catalog to use for a stored or platform locale (the shared rule)."""
+    return normalise_locale(locale, DEFAULT_LOCALE)
 
 
 def rt(locale: str | None, key: str, **params: Any) -> str:
@@ -98,12 +97,9 @@ def catalog_keys(locale: str) -> set[str]:
 
 @lru_cache(maxsize=64)
 def recipient_locale(member_locale: str | None, group_locale: str | None, default: str | None) -> str:
-    """The member's own language if they chose one, else the group's, else the configured one."""
-    for candidate in (member_locale, group_locale, default):
-        value = normalise_locale(candidate)
-        if value is not None:
-            return value
-    return DEFAULT_LOCALE
+    """The member's own language if they chose one, else the group's, else the configured one
+    (`resolve_locale` without a platform locale; cached, it runs once per reminder)."""
+    return resolve_locale(None, member_locale=member_locale, group_locale=group_locale, default=default)
 
 
 @dataclass(frozen=True, slots=True)

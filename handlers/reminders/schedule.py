@@ -25,16 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
 
 from handlers.reminders.kinds import deadline_kind, summary_kind
+from storage.zones import DEFAULT_ZONE, zone_or_default
 
 DEFAULT_OFFSETS: tuple[int, ...] = (3, 1)
 DEFAULT_TIME = time(9, 0)
-DEFAULT_ZONE = "Europe/Oslo"
-OSLO = ZoneInfo(DEFAULT_ZONE)
+OSLO = zone_or_default(DEFAULT_ZONE)
 MAX_OFFSET_DAYS = 60
 # How long after the deadline the secretariat's closing notice may still go out (for a bot that
 # was down over the deadline). Later than that the notice is stale, and an old database brought
@@ -72,13 +72,6 @@ class DueDeadlineReminder:
     missed: tuple[ScheduledReminder, ...]
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
-
-
 def _parse_time(value: str | None) -> time:
     try:
         hours, minutes = (value or "").strip().replace(".", ":").split(":")
@@ -107,7 +100,9 @@ def rule_from_settings(
     offsets: object, reminder_time: str | None, timezone: str | None, enabled: bool = True
 ) -> ReminderRule:
     """A rule from a group's stored settings (`Group.reminder_offsets`, `.reminder_time`, ...)."""
-    return ReminderRule(_parse_offsets(offsets), _parse_time(reminder_time), _zone(timezone), bool(enabled))
+    return ReminderRule(
+        _parse_offsets(offsets), _parse_time(reminder_time), zone_or_default(timezone), bool(enabled)
+    )
 
 
 @lru_cache(maxsize=64)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -225,8 +225,3 @@ async def add_agenda_item(
     session.add(item)
     await session.flush()
     return item
-
-
-async def meeting_count(session: AsyncSession, group_id: int) -> int:
-    stmt = select(func.count()).select_from(Meeting).where(Meeting.group_id == group_id)
-    return int((await session.execute(stmt)).scalar_one())

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from storage.models import (
     Vote,
 )
 from storage.repositories.groups import group_by_name
+from storage.zones import zone_or_default
 
 _T = TypeVar("_T")
 
@@ -54,13 +54,6 @@ class ReferatData:
     def roster(self) -> list[Member]:
         """The invited roster (not people who only joined by posting), in import order."""
         return [m for m in self.members.values() if m.on_roster]
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "Europe/Oslo")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Oslo")
 
 
 async def _all(session: AsyncSession, query: Select[_T]) -> tuple[_T, ...]:
@@ -186,7 +179,7 @@ async def meeting_id_by_date(session: AsyncSession, group_id: int, day: date) ->
     tz_name = (await session.execute(select(Group.timezone).where(Group.id == group_id))).scalar()
     if tz_name is None:
         return None
-    zone = _zone(tz_name)
+    zone = zone_or_default(tz_name)
     start = datetime.combine(day, time(0, 0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
     query = (

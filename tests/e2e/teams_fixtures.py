@@ -8,7 +8,9 @@ as the Bot Framework Emulator runs it, with activities shaped like Teams sends t
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func, select
 
 from bot.config import Settings
@@ -35,6 +41,7 @@ APP_ID = "6f1c3b52-8d2e-4a7f-9b0c-1d2e3f4a5b6c"
 TENANT = "0c9e7a51-3b2d-4f68-8a1e-5d4c3b2a1f00"
 OTHER_TENANT = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 PUBLIC_URL = "https://referent.example.no"
+CHANNEL_ISSUER = "https://api.botframework.com"
 
 # Fictional people only.
 KARI = fictional_user("Kari", "Nordmann", "example.no")
@@ -169,4 +176,96 @@ async def teams(bot_connector: FakeBotConnector, tmp_path: Path) -> AsyncIterato
         yield TeamsWorld(connector=bot_connector, server=server, scenario=scenario, session=session)
     finally:
         await session.close()
+        await server.stop()
+
+
+# -- Bot Framework signing keys --------------------------------------------------------------------
+
+
+@dataclass
+class SigningKey:
+    """An RSA key of our own, published by a KeyServer as the Bot Framework's would be."""
+
+    kid: str
+    private: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    endorsements: tuple[str, ...] = ("msteams",)
+
+    def jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+        jwk.update({"kid": self.kid, "use": "sig", "endorsements": list(self.endorsements)})
+        return jwk
+
+    def token(
+        self,
+        service_url: str,
+        *,
+        audience: str = APP_ID,
+        issuer: str = CHANNEL_ISSUER,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """A channel token as the Bot Framework signs it (claims override the defaults)."""
+        now = int(time.time())
+        body = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 10, "exp": now + 600}
+        body.update(claims)
+        return jwt.encode(body, self.private, algorithm="RS256", headers={"kid": kid or self.kid})
+
+
+class KeyServer:
+    """OpenID metadata and a JWKS on loopback, as login.botframework.com publishes them, with
+    switches for the failures the adapter must survive: down (500) and hanging (until released)."""
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.keys = list(keys)
+        self.down = False
+        self.hang = asyncio.Event()
+        self.hang.set()  # set: answer at once; clear: hold every request until set again
+        self.metadata_requests = 0
+        self.jwks_requests = 0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/v1/.well-known/openidconfiguration"
+
+    async def _metadata(self, request: web.Request) -> web.Response:
+        self.metadata_requests += 1
+        await self.hang.wait()
+        if self.down:
+            return web.Response(status=500)
+        return web.json_response({"issuer": CHANNEL_ISSUER, "jwks_uri": f"{self.url}/v1/.well-known/keys"})
+
+    async def _jwks(self, request: web.Request) -> web.Response:
+        self.jwks_requests += 1
+        if self.down:
+            return web.Response(status=500)
+        return web.json_response({"keys": [key.jwk() for key in self.keys]})
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
+        app.router.add_get("/v1/.well-known/keys", self._jwks)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        self.hang.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def key_server() -> AsyncIterator[KeyServer]:
+    server = KeyServer(SigningKey("referent-test-key"))
+    await server.start()
+    try:
+        yield server
+    finally:
         await server.stop()

@@ -13,6 +13,7 @@ from bot.offline.fakes.bot_connector import RecordedActivity
 from bot.offline.fakes.teams_activities import find_actions
 from bot.teams.activity import VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
 from handlers.events import DirectTarget, Reply
+from handlers.i18n import t
 from storage.models import (
     ChannelBinding,
     ChannelMessage,
@@ -211,6 +212,7 @@ async def test_personal_chat_form_prefilled_and_saved_through_card_action(teams:
     stranger = scenario.card_action_from(OLA, reply.activity_id, save, inputs={"text": "Kapret"})
     refused = await teams.post(stranger)
     assert refused.status == 200 and refused.json()["type"] == "application/vnd.microsoft.activity.message"
+    assert refused.json()["value"] == t("nb", "teams.not_yours")  # the adapter's words, from the catalog
 
     click = scenario.card_action_from(
         KARI, reply.activity_id, save, personal=True, inputs={"text": "Første del\n- og et punkt"}
@@ -230,6 +232,7 @@ async def test_personal_chat_form_prefilled_and_saved_through_card_action(teams:
     )
     cancelled = await teams.post(cancel)
     assert cancelled.status == 200 and cancelled.json()["type"] == "application/vnd.microsoft.card.adaptive"
+    assert t("nb", "teams.cancelled") in card_text(cancelled.json()["value"])
 
 
 async def test_work_group_poll_card_votes_update_for_everyone(teams: TeamsWorld) -> None:
@@ -308,6 +311,12 @@ async def test_stale_or_foreign_card_actions_are_answered_not_crashed(teams: Tea
         answer = await teams.post(activity)
         assert 200 <= answer.status < 500, (activity.get("value"), answer.status, answer.text)
     assert await teams.count(Vote) == 0
+    foreign = await teams.post(scenario.card_action(KARI, "1700000000001", VERB_POLL, {"poll_id": "x"}))
+    assert foreign.json()["value"] == t("nb", "teams.stale")
+    english = scenario.card_action(KARI, "1700000000001", VERB_POLL, {"poll_id": "x"})
+    english["locale"] = "en-GB"
+    stale = "This button no longer works. Type `hjelp` to see what I can do."
+    assert (await teams.post(english)).json()["value"] == stale
 
 
 async def test_referat_comes_as_markdown_with_links(teams: TeamsWorld) -> None:

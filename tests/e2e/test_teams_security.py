@@ -3,28 +3,33 @@ never 500), and an unauthenticated server beyond loopback. Real server, real HTT
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from bot.offline.fakes.bot_connector import FakeBotConnector
 from bot.offline.fakes.teams_activities import TeamsScenario
-from bot.teams.adapter import InsecureBindError, TeamsConfigError, check_bind_address, preload_signing_keys
+from bot.teams.adapter import InsecureBindError, TeamsConfigError, check_bind_address
 from storage.models import ConversationReference
-from tests.e2e.server import start_server
-from tests.e2e.teams_fixtures import APP_ID, KARI, TENANT, TeamsWorld, teams_settings
+from tests.e2e.server import RunningServer, start_server
+from tests.e2e.teams_fixtures import (
+    APP_ID,
+    CHANNEL_ISSUER,
+    KARI,
+    TENANT,
+    KeyServer,
+    SigningKey,
+    TeamsWorld,
+    teams_settings,
+)
 
 pytestmark = pytest.mark.e2e
-
-CHANNEL_ISSUER = "https://api.botframework.com"
 
 
 async def test_malformed_bodies_get_4xx_and_change_nothing(teams: TeamsWorld) -> None:
@@ -114,71 +119,121 @@ async def test_other_activity_types_are_accepted_quietly(teams: TeamsWorld) -> N
 # -- authenticated ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def signing_key() -> Iterator[rsa.RSAPrivateKey]:
-    """A Bot Framework signing key of our own, preloaded as the channel's published keys (so no
-    network is needed), and forgotten afterwards."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update({"kid": "referent-test-key", "use": "sig", "endorsements": ["msteams"]})
-    previous = preload_signing_keys([jwk])
-    try:
-        yield key
-    finally:
-        preload_signing_keys(previous)
+async def _authenticated_server(
+    tmp_path: Path, bot_connector: FakeBotConnector, key_server: KeyServer, monkeypatch: pytest.MonkeyPatch
+) -> RunningServer:
+    monkeypatch.setenv("REFERENT_TEAMS_TOKEN_URL", bot_connector.token_url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bot_connector.ca_file)
+    settings = teams_settings(
+        tmp_path,
+        MICROSOFT_APP_ID=APP_ID,
+        MICROSOFT_APP_PASSWORD="e2e-secret-value",
+        REFERENT_TEAMS_OPENID_METADATA_URL=key_server.metadata_url,
+    )
+    return await start_server(settings)
 
 
-def channel_token(
-    key: rsa.RSAPrivateKey, service_url: str, *, audience: str = APP_ID, issuer: str = CHANNEL_ISSUER
-) -> str:
-    now = int(time.time())
-    claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 10, "exp": now + 600}
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "referent-test-key"})
+async def _post(
+    session: aiohttp.ClientSession, server: RunningServer, activity: dict[str, Any], token: str | None
+) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    async with session.post(server.url + "/api/messages", json=activity, headers=headers) as resp:
+        return resp.status
 
 
 async def test_with_app_id_a_request_needs_a_valid_bot_framework_token(
-    bot_connector: FakeBotConnector,
-    tmp_path: Path,
-    signing_key: rsa.RSAPrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
+    bot_connector: FakeBotConnector, key_server: KeyServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REFERENT_TEAMS_TOKEN_URL", bot_connector.token_url)
-    settings = teams_settings(tmp_path, MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD="e2e-secret-value")
-    server = await start_server(settings)
+    server = await _authenticated_server(tmp_path, bot_connector, key_server, monkeypatch)
     scenario = TeamsScenario(service_url=bot_connector.url, app_id=APP_ID, tenant_id=TENANT)
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = key_server.keys[0]
+    other_key = SigningKey(key.kid)  # same key id, another key: a forgery
     try:
         async with aiohttp.ClientSession() as session:
-
-            async def post(activity: dict[str, Any], token: str | None) -> int:
-                headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-                async with session.post(server.url + "/api/messages", json=activity, headers=headers) as resp:
-                    return resp.status
-
             refused = {
                 "no token": None,
                 "garbage": "not-a-jwt",
                 "unsigned": jwt.encode({"iss": CHANNEL_ISSUER, "aud": APP_ID}, "", algorithm="none"),
-                "wrong issuer": channel_token(signing_key, bot_connector.url, issuer="https://evil.example"),
-                "wrong audience": channel_token(signing_key, bot_connector.url, audience="someone-else"),
-                "wrong serviceUrl": channel_token(signing_key, "https://elsewhere.example/"),
-                "wrong key": channel_token(other_key, bot_connector.url),
+                "wrong issuer": key.token(bot_connector.url, issuer="https://evil.example"),
+                "wrong audience": key.token(bot_connector.url, audience="someone-else"),
+                "wrong serviceUrl": key.token("https://elsewhere.example/"),
+                "wrong key": other_key.token(bot_connector.url),
+                "unknown key id": key.token(bot_connector.url, kid="never-published"),
+                "expired": key.token(bot_connector.url, exp=int(time.time()) - 3600),
             }
             for label, token in refused.items():
-                status = await post(scenario.personal_message(KARI, "hjelp"), token)
+                status = await _post(session, server, scenario.personal_message(KARI, "hjelp"), token)
                 assert status == 401, label
             await server.runtime.drain()
             assert bot_connector.activities() == []
 
             accepted = scenario.personal_message(KARI, "hjelp")
-            assert await post(accepted, channel_token(signing_key, bot_connector.url)) == 200
+            assert await _post(session, server, accepted, key.token(bot_connector.url)) == 200
             await server.runtime.drain()
     finally:
         await server.stop()
     replies = bot_connector.replies_to(accepted["id"])
     assert replies, "the authenticated request was answered"
+    # The keys were fetched once (an unknown key id within the cooldown fetches nothing more).
+    assert key_server.metadata_requests == 1 and key_server.jwks_requests == 1
     # Outbound calls carry the bot's own token from the (fake) Entra token endpoint, fetched once.
     assert all(r.authorization == "Bearer fake-bot-token-1" for r in replies)
     assert len(bot_connector.token_requests) == 1
     assert bot_connector.token_requests[0]["client_id"] == APP_ID
     assert bot_connector.token_requests[0]["scope"] == "https://api.botframework.com/.default"
+    assert bot_connector.token_requests[0]["grant_type"] == "client_credentials"
+
+
+async def test_signing_keys_unavailable_is_503_never_401(
+    bot_connector: FakeBotConnector, key_server: KeyServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_server.down = True
+    server = await _authenticated_server(tmp_path, bot_connector, key_server, monkeypatch)
+    scenario = TeamsScenario(service_url=bot_connector.url, app_id=APP_ID, tenant_id=TENANT)
+    token = key_server.keys[0].token(bot_connector.url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            activity = scenario.personal_message(KARI, "hjelp")
+            headers = {"Authorization": f"Bearer {token}"}
+            async with session.post(server.url + "/api/messages", json=activity, headers=headers) as resp:
+                assert resp.status == 503
+                assert resp.headers.get("Retry-After")
+            # A token that fails on its own still gets 401, without waiting for keys.
+            assert await _post(session, server, activity, "not-a-jwt") == 401
+            await server.runtime.drain()
+            assert bot_connector.activities() == []
+    finally:
+        await server.stop()
+
+
+async def test_a_hanging_key_fetch_blocks_nothing_else(
+    bot_connector: FakeBotConnector, key_server: KeyServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_server.hang.clear()
+    server = await _authenticated_server(tmp_path, bot_connector, key_server, monkeypatch)
+    scenario = TeamsScenario(service_url=bot_connector.url, app_id=APP_ID, tenant_id=TENANT)
+    key = key_server.keys[0]
+    try:
+        async with aiohttp.ClientSession() as session:
+            first = scenario.personal_message(KARI, "hjelp")
+            second = scenario.personal_message(KARI, "hjelp")
+            waiting = [
+                asyncio.ensure_future(_post(session, server, a, key.token(bot_connector.url)))
+                for a in (first, second)
+            ]
+            while key_server.metadata_requests == 0:
+                await asyncio.sleep(0.01)
+            # While the fetch hangs, the server answers other requests at once.
+            started = time.monotonic()
+            async with session.get(server.url + "/healthz") as resp:
+                assert resp.status == 200
+            assert await _post(session, server, scenario.personal_message(KARI, "x"), "not-a-jwt") == 401
+            assert time.monotonic() - started < 2.0
+            assert not any(w.done() for w in waiting)
+            key_server.hang.set()
+            assert await asyncio.gather(*waiting) == [200, 200]
+            await server.runtime.drain()
+    finally:
+        await server.stop()
+    assert key_server.metadata_requests == 1  # both requests waited for the one fetch
+    assert bot_connector.replies_to(first["id"]) and bot_connector.replies_to(second["id"])

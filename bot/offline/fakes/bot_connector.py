@@ -2,8 +2,9 @@
 
 It records every activity the bot sends, per conversation (new messages, replies, updates,
 deletes), answers create-conversation and member look-ups from a configurable member list, issues
-bot tokens like the Entra token endpoint, and can throttle with 429 + Retry-After. `referent demo`,
-the end-to-end tests and bench/teams_load.py point activities' `serviceUrl` at it.
+bot tokens like the Entra token endpoint (over HTTPS with a self-signed certificate, as msal
+insists: trust `ca_file`, e.g. through REQUESTS_CA_BUNDLE), and can throttle with 429 + Retry-After.
+`referent demo`, the end-to-end tests and bench/teams_load.py point activities' `serviceUrl` at it.
 
 Run alone: `python -m bot.offline.fakes.bot_connector --port 3979` (prints its URL).
 """
@@ -13,12 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
+import functools
+import ipaddress
 import itertools
 import json
+import ssl
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -118,6 +125,7 @@ class FakeBotConnector:
         self._waiters: list[tuple[Callable[[RecordedActivity], bool], asyncio.Future[RecordedActivity]]] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.tls_url = ""  # the same service over HTTPS, for the Entra endpoints
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -175,6 +183,7 @@ class FakeBotConnector:
         app.router.add_get("/v3/conversations/{conversation}/members", self._get_members)
         app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._get_paged_members)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration)
         app.router.add_get("/_fake/stats", self._stats)
         return app
 
@@ -186,12 +195,21 @@ class FakeBotConnector:
         server: Any = site._server
         bound = server.sockets[0].getsockname()[1]
         self.url = f"http://{host}:{bound}/"
+        tls = web.TCPSite(self._runner, host, 0, ssl_context=_tls_context())
+        await tls.start()
+        tls_server: Any = tls._server
+        self.tls_url = f"https://{host}:{tls_server.sockets[0].getsockname()[1]}/"
         return self.url
 
     @property
     def token_url(self) -> str:
-        """An Entra-shaped token endpoint on this fake (for authenticated runs)."""
-        return f"{self.url}botframework.com/oauth2/v2.0/token"
+        """An Entra-shaped token endpoint on this fake (for authenticated runs), over HTTPS."""
+        return f"{self.tls_url}botframework.com/oauth2/v2.0/token"
+
+    @property
+    def ca_file(self) -> str:
+        """The PEM certificate to trust for `tls_url` (self-signed for 127.0.0.1 and localhost)."""
+        return str(_certificate()[0])
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -386,6 +404,17 @@ class FakeBotConnector:
             }
         )
 
+    async def _openid_configuration(self, request: web.Request) -> web.Response:
+        """Entra's tenant discovery document, which msal reads before asking for a token."""
+        base = f"{self.tls_url}{request.match_info['tenant']}"
+        return web.json_response(
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+            }
+        )
+
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         self.token_requests.append({k: str(v) for k, v in form.items() if k != "client_secret"})
@@ -398,6 +427,52 @@ class FakeBotConnector:
                 "access_token": f"fake-bot-token-{len(self.token_requests)}",
             }
         )
+
+
+@functools.cache
+def _certificate() -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost (made once per process): (cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = Path(tempfile.mkdtemp(prefix="referent-fake-tls-"))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def _tls_context() -> ssl.SSLContext:
+    cert_path, key_path = _certificate()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 async def _serve(port: int, record: bool) -> None:
