@@ -42,8 +42,9 @@ from bot.slack.validation import (
     text_field,
 )
 from handlers.command_table import lookup, slash_commands
-from handlers.dispatch import handle, is_retryable
+from handlers.dispatch import handle
 from handlers.events import ChatEvent, EventKind, PollAction
+from storage.db import is_retryable
 
 log = logging.getLogger(__name__)
 
