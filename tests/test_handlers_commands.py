@@ -179,6 +179,21 @@ async def test_referat_docx_and_html(db: Database) -> None:
     assert html_file.ok and html_file.files and html_file.files[0].mime_type.startswith("text/html")
 
 
+async def test_referat_pdf_comes_as_a_file_and_a_link(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    await bot.say("runde Nytt fra Ås og Ørje", as_=KARI)
+    pdf = await bot.say("referat pdf", as_=KARI)
+    assert pdf.ok and "PDF/A" in pdf.text
+    [attachment] = pdf.files
+    assert attachment.filename.endswith(".pdf") and attachment.mime_type == "application/pdf"
+    assert attachment.content.startswith(b"%PDF-")
+    # Teams cannot take a bot's file in a channel: the signed link is what it shows
+    assert [link.url.rsplit("/", 1)[1] for link in pdf.links] == ["1.pdf?locale=nb"]
+    english = await bot.say("minutes pdf", as_=KARI, **EN)
+    assert english.ok and "PDF/A" in english.text and english.links[0].label == "Download the draft (PDF/A)"
+
+
 async def test_referat_for_a_date_without_a_meeting(db: Database) -> None:
     bot = TranscriptBot(db)
     await seed(bot)

@@ -201,6 +201,30 @@ async def test_referat_file_and_link(slack: SlackWorld) -> None:
         assert forged.status == 404
 
 
+async def test_referat_pdf_is_uploaded_and_its_link_serves_pdfa(slack: SlackWorld) -> None:
+    await set_up_group(slack)
+    await slack.command("/runde", "Status fra Testkommune – Ås og Ørje", user=KARI)
+    answer = await slack.command("/referat", "pdf", user=KARI)
+    body = answer.json()
+    await slack.api.wait_for("files.completeUploadExternal")
+    assert slack.api.last("files.getUploadURLExternal")["filename"].endswith(".pdf")
+    [uploaded] = slack.api.last("files.completeUploadExternal")["files"]
+    assert slack.api.uploads[uploaded["id"]].startswith(b"%PDF-")
+    urls = [
+        e["url"]
+        for b in body.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "url" in e
+    ]
+    assert urls and urls[0].startswith("https://referent.example.no/drafts/")
+    path = urls[0].removeprefix("https://referent.example.no")
+    async with slack.session.get(slack.server.url + path) as got:
+        assert got.status == 200 and got.content_type == "application/pdf"
+        assert "attachment" in got.headers["Content-Disposition"]
+        assert (await got.read()).startswith(b"%PDF-")
+
+
 async def test_thread_reply_edit_and_delete(slack: SlackWorld) -> None:
     story = await set_up_group(slack)
     ts = slack.requests.next_ts()
