@@ -23,7 +23,7 @@ from handlers.events import Reply
 from handlers.i18n import Raw, format_deadline, format_meeting_day, format_meeting_time, join_names, t
 from handlers.identity import Scope, ScopeView, platform_of
 from handlers.referat.deadline import collection_open, submission_deadline
-from handlers.text import clean
+from handlers.text import clean, is_blank
 from storage.models import Group, Meeting, MeetingStatus, Member, Role
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
@@ -181,7 +181,7 @@ async def submission_meeting(scope: Scope) -> Meeting | Reply:
 def member_text(scope: ScopeView, raw: str, command: str | None = None) -> str | Reply:
     """Member text as stored (cleaned, as written), or the refusal when empty or too long."""
     text = clean(raw).strip()
-    if not text:
+    if is_blank(text):
         return refuse(scope, "common.empty_text", usage_of=command)
     if len(text) > MAX_TEXT:
         return refuse(scope, "common.too_long", length=len(text), limit=MAX_TEXT)
