@@ -6,6 +6,8 @@ they replace is marked excused (unless they said otherwise), so they get no remi
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers import parser as grammar
 from handlers.command_table import command
 from handlers.commands.common import (
@@ -61,6 +63,11 @@ VARA = command(
 )
 
 
+def _for_others(action: str, people: tuple[PersonRef, ...]) -> tuple[str, dict[str, Any]] | None:
+    """Attendance set for others is an admin action (audited); my own is not."""
+    return (action, {"people": [p.name for p in people]}) if people else None
+
+
 async def _meeting(scope: Scope) -> Meeting | Reply:
     meeting = await upcoming_meeting(scope)
     if meeting is None:
@@ -90,7 +97,7 @@ async def _register_others(
     return answer(scope, key, names=join_names(names, scope.locale), meeting=meeting_label(scope, meeting))
 
 
-@TILSTEDE.handles(Present)
+@TILSTEDE.handles(Present, audit=lambda c: _for_others("attendance.present", c.people))
 async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.PRESENT, "tilstede")
@@ -104,7 +111,7 @@ async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     return answer(scope, "attendance.present", meeting=meeting_label(scope, meeting))
 
 
-@FORFALL.handles(Excused)
+@FORFALL.handles(Excused, audit=lambda c: _for_others("attendance.excused", c.people))
 async def excused(cmd: Excused, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.EXCUSED, "forfall")
