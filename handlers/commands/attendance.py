@@ -12,6 +12,7 @@ from handlers import parser as grammar
 from handlers.command_table import command
 from handlers.commands.common import (
     answer,
+    contacts,
     find_person,
     meeting_label,
     refuse,
@@ -131,6 +132,11 @@ def _same_organisation(a: str, b: str) -> bool:
 
 @VARA.handles(Substitute)
 async def substitute(cmd: Substitute, scope: Scope, ctx: HandlerContext) -> Reply:
+    # Standing in for someone marks them excused: only a roster member (or the secretariat or
+    # chair) may, never a guest who joined by posting and then named an organisation.
+    me = scope.member
+    if me is None or not (me.on_roster or me.role in (Role.SECRETARIAT, Role.CHAIR)):
+        return refuse(scope, "attendance.substitute_roster_only", contacts=await contacts(scope))
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting
