@@ -247,18 +247,18 @@ class SlackAdapter:
 
     def __init__(self, runtime: Runtime, client: AsyncWebClient | None = None) -> None:
         settings = runtime.settings
-        assert settings.slack_bot_token and settings.slack_signing_secret, "Slack is not configured"
+        assert settings.slack_enabled, "Slack is not configured"
         self.runtime = runtime
-        self.client = client or make_client(settings.slack_bot_token, settings.slack_api_base)
+        self.client = client or make_client(settings.secret("slack_bot_token"), settings.slack_api_base)
         self.users = UserDirectory(self.client)
         self.messenger = SlackMessenger(self.client, self.users)
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
+        self.verifier = SignatureVerifier(settings.secret("slack_signing_secret"))
         self._session_lock = asyncio.Lock()
         self.deadlines = AnswerDeadlines(ANSWER_DEADLINE_SECONDS)
         self.app = AsyncApp(
             name="referent",
             client=self.client,
-            signing_secret=settings.slack_signing_secret,
+            signing_secret=settings.secret("slack_signing_secret"),
             process_before_response=True,
             logger=logging.getLogger("bot.slack.bolt"),
             # `handle` checks the signature (and its 5-minute window) before Bolt sees a request,

@@ -136,6 +136,5 @@ async def revoke(cmd: RevokeLinks, scope: Scope, ctx: HandlerContext) -> Reply:
     if meeting is None:
         return refuse(scope, "common.no_meetings_yet")
     await meeting_repo.revoke_links(scope.session, meeting.id)
-    return Reply(
-        text=t(scope.locale, "referat.links_revoked", meeting=meeting_label(scope, meeting), formats=len(_LINK_KEYS))
-    )
+    label = meeting_label(scope, meeting)
+    return Reply(text=t(scope.locale, "referat.links_revoked", meeting=label, formats=len(_LINK_KEYS)))
