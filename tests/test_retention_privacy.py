@@ -40,7 +40,9 @@ async def test_retention_purges_polls_identities_references_and_off_roster_membe
         forever = Group(name="Beholder alt", created_at=OLD)
         s.add_all([group, forever])
         await s.flush()
-        s.add(ChannelBinding(group_id=group.id, platform=Platform.TEAMS, workspace_id="TEN", channel_id="19:c"))
+        s.add(
+            ChannelBinding(group_id=group.id, platform=Platform.TEAMS, workspace_id="TEN", channel_id="19:c")
+        )
         roster = Member(group_id=group.id, first_name="Rita", created_at=OLD)
         quiet = Member(group_id=group.id, first_name="Stille", created_at=OLD)
         poster = Member(group_id=group.id, first_name="Poster", created_at=OLD)
