@@ -151,3 +151,31 @@ async def test_the_default_period_applies_and_none_keeps_everything(db: Database
     assert (kept.members_deleted, kept.polls_deleted) == (0, 0)
     purged = await purge(HandlerContext(db=db), now=NOW, default_days=30)
     assert (purged.members_deleted, purged.polls_deleted) == (1, 1)
+
+
+async def test_acting_in_chat_marks_the_identity_as_used_at_most_daily(db: Database) -> None:
+    """What retention reads: a linked member's command refreshes `last_seen_at` (once a day)."""
+    from tests.transcript import KARI, TranscriptBot, seed
+
+    bot = TranscriptBot(db)
+    await seed(bot)
+    assert (await bot.say("tilstede", as_=KARI)).ok
+    first = bot.clock.now
+    async with db.session() as s:
+        [seen] = (
+            await s.execute(
+                select(PlatformIdentity.last_seen_at).where(PlatformIdentity.user_id == KARI.user_id)
+            )
+        ).scalars()
+    assert seen is not None and abs((seen - first).total_seconds()) < 5
+    bot.clock.advance(hours=3)
+    assert (await bot.say("forfall", as_=KARI)).ok
+    bot.clock.advance(days=2)
+    assert (await bot.say("tilstede", as_=KARI)).ok
+    async with db.session() as s:
+        [later] = (
+            await s.execute(
+                select(PlatformIdentity.last_seen_at).where(PlatformIdentity.user_id == KARI.user_id)
+            )
+        ).scalars()
+    assert later is not None and abs((later - bot.clock.now).total_seconds()) < 1

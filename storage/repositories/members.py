@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import Member, Platform, PlatformIdentity, ReminderLog, Role, utcnow
+from storage.models import Member, Platform, PlatformIdentity, ReminderLog, Role
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -138,7 +138,6 @@ async def link_identity(
         identity.user_id = user_id
         if display_name:
             identity.display_name = display_name
-    identity.last_seen_at = utcnow()
     await session.flush()
     return identity
 
