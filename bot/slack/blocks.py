@@ -12,10 +12,12 @@ import json
 import re
 import string
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from bot.slack.text import defang, escape
 from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
+from handlers.i18n import DEFAULT_LOCALE, normalise_locale, t
 
 Block = dict[str, Any]
 
@@ -42,36 +44,20 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
 _BULLET = re.compile(r"^(\s*)([-*•])\s+(.*)$")
 _SAFE_SCHEMES = ("https://", "http://", "mailto:")
 
-# The adapter's own words (everything else comes from the handlers' templates).
-_WORDS = {
-    "nb": {
-        "working": "Jobber med det … svaret kommer om et øyeblikk.",
-        "error": "Beklager, noe gikk galt. Prøv igjen om litt; hjelper ikke det, si fra til sekretariatet.",
-        "open_form": "Åpne skjema",
-        "closed": "Stengt for påmelding.",
-        "nobody": "ingen ennå",
-        "responsible": "Ansvarlig",
-        "file_sent": "Utkastet er sendt deg som fil.",
-    },
-    "en": {
-        "working": "Working on it … the answer follows in a moment.",
-        "error": "Sorry, something went wrong. Try again shortly; if that fails, tell the secretariat.",
-        "open_form": "Open form",
-        "closed": "Sign-up is closed.",
-        "nobody": "nobody yet",
-        "responsible": "Lead",
-        "file_sent": "The draft has been sent to you as a file.",
-    },
-}
-
-
 def lang(locale: str | None) -> str:
-    """`en`, `en-US`, `en_GB` → en; anything else → nb (the default)."""
-    return "en" if locale and locale.strip().lower()[:2] == "en" else "nb"
+    """The catalog language for a Slack locale (`en-US` → en; unknown → bokmål), by the
+    handlers' one rule."""
+    return normalise_locale(locale) or DEFAULT_LOCALE
+
+
+@cache
+def _word(key: str, language: str) -> str:
+    return t(language, f"slack.{key}")
 
 
 def word(key: str, locale: str | None) -> str:
-    return _WORDS[lang(locale)][key]
+    """One of the adapter's own words (`slack.<key>` in templates/chat/*.toml)."""
+    return _word(key, lang(locale))
 
 
 def _truncate(text: str, limit: int) -> str:
