@@ -16,7 +16,6 @@ from handlers.commands.common import (
     find_person,
     meeting_label,
     refuse,
-    require_secretariat,
     upcoming_meeting,
 )
 from handlers.context import HandlerContext
@@ -81,9 +80,12 @@ async def _register_others(
 ) -> Reply:
     """The secretariat (or the chair) registers attendance for others, e.g. from the meeting's
     participant list. Every name must be found, or nothing is stored."""
-    refused = await require_secretariat(scope, command, also=(Role.CHAIR,))
-    if refused is not None:
-        return refused
+    me = scope.member
+    if me is None or me.role not in (Role.SECRETARIAT, Role.CHAIR):
+        # members register themselves only: say how, and whom to ask for others
+        return refuse(
+            scope, "attendance.others_need_secretariat", command=command, contacts=await contacts(scope)
+        )
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting

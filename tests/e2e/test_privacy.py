@@ -68,7 +68,7 @@ async def test_a_guest_cannot_excuse_a_member_by_standing_in_for_them(slack: Sla
     refused = _text(await slack.command("/referent", "vara for <@U0KARI|kari.nordmann>", user=PER))
     assert "deltakerlisten" in refused
     other = _text(await slack.command("/referent", "forfall <@U0KARI|kari.nordmann>", user=OLA))
-    assert "only the secretariat" in other.lower()
+    assert "only the secretariat (or the chair) can register attendance for others" in other.lower()
     assert await slack.count(Attendance) == 0
     # the secretariat may, and that is audited
     await slack.command("/referent", "forfall <@U0KARI|kari.nordmann>", user=SIRI)
