@@ -209,8 +209,11 @@ def _serve(settings: Settings, host: str, port: int, scheduler: bool) -> int:
             app[RUNTIME_KEY].on_close(_stop)
 
         app.on_startup.append(_start_scheduler)
+    from bot.access_log import access_log_options
+
     print(f"Referent listening on http://{host}:{port}  (Slack: /slack/events, Teams: /api/messages)")
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    logging.getLogger("bot.cli").info("database: %s", settings.database_url_redacted)
+    web.run_app(app, host=host, port=port, print=None, **access_log_options(settings))
     return 0
 
 

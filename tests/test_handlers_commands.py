@@ -119,15 +119,23 @@ async def test_data_export_and_delete(db: Database) -> None:
 
     (option,) = await rows(db, PollOption)
     await bot.click(option.poll_id, option.id, as_=KARI)
-    export = await bot.say("data eksport", as_=KARI)
-    assert export.ok and export.files
+    # In the channel: only "sent privately"; the data goes to Kari's direct messages.
+    said = await bot.say("data eksport", as_=KARI)
+    assert said.ok and not said.files and not said.links and "privat" in said.text
+    (sent,) = bot.messengers.slack.directs
+    assert sent.target.user_id == KARI.user_id
+    export = sent.reply
+    assert export.files and len(export.links) == 2
     data = json.loads(export.files[0].content)
     (mine,) = data["memberships"]
     assert mine["email"] == "kari.nordmann@asker.example"
     assert [s["text"] for s in mine["submissions"]] == ["Mitt innlegg"]
     assert mine["attendance"][0]["status"] == "excused"
     assert mine["work_group_sign_ups"][0]["option"] == "Gruppe 1"
-    reply = await bot.say("data slett", as_=KARI)
+    asked = await bot.say("data slett", as_=KARI)
+    assert asked.ok and "data slett bekreft" in asked.text and asked.buttons
+    assert await count(db, Submission) == 1  # asking deletes nothing
+    reply = await bot.say("data slett bekreft", as_=KARI)
     assert reply.ok and "slettet" in reply.text
     (kari,) = await rows(db, Member, Member.email.is_(None), Member.first_name == "Slettet")
     assert kari.organisation == "" and kari.on_roster is False

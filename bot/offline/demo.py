@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -438,8 +439,8 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
     public_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         DATABASE_URL=database,
-        SLACK_BOT_TOKEN="xoxb-demo-token",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=SecretStr("xoxb-demo-token"),
+        SLACK_SIGNING_SECRET=SecretStr(SIGNING_SECRET),
         SLACK_API_URL=slack_api.url,
         MICROSOFT_APP_ID="",
         REFERENT_PUBLIC_URL=public_url,
