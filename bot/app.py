@@ -17,13 +17,6 @@ log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 LINK_GONE = "Lenken er ugyldig, trukket tilbake eller utløpt. / The link is invalid, revoked or expired."
 
-MIME = {
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
 async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME_KEY]
     try:
@@ -99,6 +92,13 @@ async def _final_download(runtime: Runtime, meeting_id: int, fmt: str) -> web.Re
     )
 
 
+async def export_download(request: web.Request) -> web.Response:
+    """A member's own data behind a signed, hour-long token (bot/exports.py)."""
+    from bot.exports import serve_export
+
+    return await serve_export(request.app[RUNTIME_KEY], request.match_info["token"])
+
+
 _heap_collected = False
 
 
@@ -130,6 +130,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/drafts/{token}", draft_download)
+    app.router.add_get("/exports/{token}", export_download)
 
     from bot.slack import adapter as slack
     from bot.teams import adapter as teams

@@ -175,7 +175,7 @@ def test_usage_texts_match_the_design() -> None:
     # The design's forms come first; the year's subcommands (status, ferdig, endelig) follow.
     assert usage("oppfolging", "nb").startswith("oppfolging <tekst> [@ansvarlig] [frist DD.MM] | ")
     assert "oppfolging ferdig <nr>" in usage("oppfolging", "nb")
-    assert usage("referat", "nb").startswith("referat [md|html|docx] [DD.MM.YYYY] | ")
+    assert usage("referat", "nb").startswith("referat [md|html|docx|pdf] [DD.MM.YYYY] | ")
     assert "referat endelig" in usage("referat", "nb")
     assert usage("innspill", "en") == "innspill <item no.> <text>"
     assert "mote ny DD.MM.YYYY HH:MM-HH:MM" in usage("mote", "nb")

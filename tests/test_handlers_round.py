@@ -176,6 +176,26 @@ async def test_editing_and_deleting_a_thread_reply(db: Database) -> None:
     assert (await bot.delete("m1", as_=KARI)).text == ""
 
 
+async def test_edits_and_deletes_in_other_threads_are_not_ours(db: Database) -> None:
+    """Outside the collection thread an edit or a delete is answered silently from the read
+    cache: nothing changes and the event is not recorded. In the collection thread the same
+    events change the post and are recorded, in the handler's transaction."""
+    bot = TranscriptBot(db)
+    await seed(bot)
+    ref = await _collection_ref(db)
+    await bot.reply_in_thread("Først", ref, as_=KARI, message_ref="m1")
+    assert (await bot.edit("m1", "Annen tråd", as_=KARI, thread_ref="t-other", event_id="EvA")).text == ""
+    assert (await bot.delete("m1", as_=KARI, thread_ref="t-other", event_id="EvB")).text == ""
+    assert (await rows(db, Submission))[0].text == "Først"
+    assert await count(db, ProcessedEvent) == 0
+    assert (await bot.edit("m1", "Rettet", as_=KARI, thread_ref=ref, event_id="EvC")).ok
+    assert (await rows(db, Submission))[0].text == "Rettet"
+    assert await count(db, ProcessedEvent) == 1
+    assert (await bot.delete("m1", as_=KARI, thread_ref=ref, event_id="EvD")).ok
+    assert await count(db, Submission) == 0
+    assert await count(db, ProcessedEvent) == 2
+
+
 async def test_a_redelivered_thread_reply_is_stored_once(db: Database) -> None:
     bot = TranscriptBot(db)
     await seed(bot)
@@ -248,3 +268,23 @@ async def test_concurrent_redeliveries_are_stored_once(db: Database) -> None:
     )
     assert all(r.ok for r in thread)
     assert await count(db, Submission) == 2
+
+
+async def test_an_entry_of_invisible_characters_is_no_entry(db: Database) -> None:
+    """Zero-width spaces, a BOM, non-breaking spaces, a Braille blank: not a submission. The
+    member gets the answer an empty one gets, and stays on the not-submitted list."""
+    from handlers.text import is_blank
+
+    invisible = ["\u200b", "\ufeff", "\u00a0\u00a0", "\u200b\u2060\u200d", "\u2800", " \u3164 "]
+    assert all(is_blank(t) for t in invisible) and not is_blank("\u200bå")
+    bot = TranscriptBot(db)
+    await seed(bot)
+    empty = await bot.say("runde", as_=KARI)
+    for text in invisible:
+        reply = await bot.say(f"runde {text}", as_=KARI)
+        assert reply.form is not None and reply.text == empty.text, repr(text)
+    [collection] = await rows(db, ChannelMessage)
+    assert (await bot.reply_in_thread("\u200b\ufeff", collection.message_ref, as_=KARI)).text == ""
+    assert await count(db, Submission) == 0
+    status = await bot.say("mote status", as_=SARA)
+    assert "Kari" in status.text.split("Mangler:", 1)[1]

@@ -58,7 +58,7 @@ async def test_final_referat_survives_edits_deletes_and_a_restart(db: Database) 
     assert frozen.ok, frozen.text
     assert "ENDELIG" in frozen.text and "Vi har ansatt en ny rådgiver." in frozen.text
     finals = {f.fmt: (f.sha256, f.content) for f in await rows(db, ReferatFinal)}
-    assert set(finals) == {"md", "html", "docx"}
+    assert set(finals) == {"md", "html", "docx", "pdf"}
     for sha, content in finals.values():
         assert hashlib.sha256(content).hexdigest() == sha
     assert "Utkast" not in finals["md"][1].decode() and "UTKAST" not in finals["md"][1].decode()

@@ -1,4 +1,4 @@
-"""`referat endelig [md|html|docx] [DD.MM.YYYY]`: the final, frozen referat of a meeting.
+"""`referat endelig [md|html|docx|pdf] [DD.MM.YYYY]`: the final, frozen referat of a meeting.
 
 The first time the secretariat (or the chair) asks, the referat is rendered in every format the
 bot renders and stored with each file's SHA-256, in the command's transaction; from then on
@@ -8,13 +8,15 @@ member asking before it exists is told so.
 
 from __future__ import annotations
 
+import asyncio
+
 from handlers.audit import record
 from handlers.commands.common import meeting_label, refuse
 from handlers.context import HandlerContext
 from handlers.events import FileAttachment, Link, Reply
 from handlers.i18n import t
 from handlers.identity import Scope, ensure_member
-from handlers.referat import render_final
+from handlers.referat import FORMATS, render_final
 from storage.models import Meeting, ReferatFinal, Role
 from storage.repositories import finals as final_repo
 from storage.repositories.finals import FinalFile
@@ -30,9 +32,11 @@ async def freeze(scope: Scope, meeting: Meeting) -> dict[str, ReferatFinal] | No
     data = await load_referat(scope.session, meeting.id)
     if data is None:
         return None
+    # Every format the bot renders; the PDF/A takes a moment, so off the event loop.
+    rendered = await asyncio.to_thread(render_final, data, now=scope.now)
     files = [
         FinalFile(fmt=fmt, filename=r.filename, mime_type=r.mime_type, content=r.content)
-        for fmt, r in zip(("md", "html", "docx"), render_final(data, now=scope.now), strict=True)
+        for fmt, r in zip(FORMATS, rendered, strict=True)
     ]
     member = await ensure_member(scope)
     rows = await final_repo.store_finals(
@@ -83,7 +87,7 @@ def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting) -> tuple[Link, .
     if ctx.links is None:
         return ()
     links = []
-    for fmt in ("html", "docx"):
+    for fmt in ("html", "docx", "pdf"):
         url = ctx.links.draft_url(meeting, f"final-{fmt}", scope.locale)
         if url:
             links.append(Link(t(scope.locale, f"final.link_{fmt}"), url))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FollowUp, FollowUpStatus, Meeting
@@ -95,3 +95,9 @@ async def close(
     follow_up.closed_by_member_id = by_member_id
     follow_up.closed_in_meeting_id = in_meeting_id
     await session.flush()
+
+
+async def delete_written_by(session: AsyncSession, member_id: int) -> int:
+    """`data slett`: the follow-ups a member wrote are their text, and go with them."""
+    result = await session.execute(delete(FollowUp).where(FollowUp.created_by_member_id == member_id))
+    return int(getattr(result, "rowcount", 0) or 0)

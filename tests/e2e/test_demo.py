@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import docx
+import pikepdf
+from pdfminer.high_level import extract_text
 
 from bot.offline.demo import run_demo
 
 
-async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path) -> None:
+async def test_demo_runs_the_whole_story_and_writes_the_drafts_and_the_bundle(tmp_path: Path) -> None:
     code = await run_demo(out=tmp_path, database=None, locale="nb", quiet=True)
     assert code == 0
 
@@ -60,11 +64,23 @@ async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path)
     word = "\n".join(p.text for p in docx.Document(str(docx_file)).paragraphs)
     assert "Ringerike: ny gang- og sykkelbro" in word and "Sak 11." in word
 
+    # The PDF/A and the archive bundle (PDF/A, .docx, metadata.json) are written too.
+    pdf_file = next(tmp_path.glob("referat-*.pdf"))
+    with pikepdf.open(pdf_file) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfaid:part"] == "2" and xmp["pdfaid:conformance"] == "A"
+    assert "Ringerike: ny gang- og sykkelbro" in " ".join(extract_text(str(pdf_file)).split())
+    with zipfile.ZipFile(next(tmp_path.glob("referat-*-arkiv.zip"))) as bundle:
+        names = sorted(bundle.namelist())
+        meta = json.loads(bundle.read("metadata.json"))
+    assert names == sorted([pdf_file.name, docx_file.name, "metadata.json"])
+    assert meta["status"] == "utkast"
+    assert [f["name"] for f in meta["files"]] == [pdf_file.name, docx_file.name]
+
     # The year goes on (out/year): the next meeting was imported from the shared invitation, the
     # first referat approved and frozen, and the follow-ups carried into the next draft.
     year = tmp_path / "year"
     finals = sorted(year.glob("referat-*-endelig.*"))
-    assert [p.suffix for p in finals] == [".docx", ".html", ".md"]
+    assert [p.suffix for p in finals] == [".docx", ".html", ".md", ".pdf"]
     final_md = next(p for p in finals if p.suffix == ".md").read_text(encoding="utf-8")
     assert "**ENDELIG**" in final_md and "Godkjent" in final_md and "Ragnhild Sæther" in final_md
     assert "Ringerike: ny gang- og sykkelbro" in final_md and "UTKAST" not in final_md

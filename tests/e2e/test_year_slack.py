@@ -322,7 +322,7 @@ async def test_approve_and_freeze_survive_later_edits_and_deletes(slack: SlackWo
     frozen = ephemeral(await slack.command("/referat", f"endelig {day}", user=SIRI))["text"]
     assert "SHA-256" in frozen and "ENDELIG" in frozen and "Vi har ansatt en ny rådgiver" in frozen
     rows = {r.fmt: r for r in await slack.rows(ReferatFinal)}
-    assert set(rows) == {"md", "html", "docx"}
+    assert set(rows) == {"md", "html", "docx", "pdf"}
     assert all(hashlib.sha256(r.content).hexdigest() == r.sha256 for r in rows.values())
     assert rows["md"].sha256 in frozen
     assert "Godkjent" in rows["md"].content.decode()

@@ -203,7 +203,7 @@ async def test_approve_freeze_and_fetch_the_final_version_on_teams(teams: TeamsW
     frozen = await channel_command(teams, SIRI, f"referat endelig {day}")
     assert "SHA-256" in frozen and "Vi har ansatt en ny rådgiver" in frozen
     rows = {r.fmt: r for r in await teams.rows(ReferatFinal)}
-    assert set(rows) == {"md", "html", "docx"}
+    assert set(rows) == {"md", "html", "docx", "pdf"}
     assert rows["md"].sha256 in frozen
 
     # Teams cannot take a file from a bot: the Word file comes as a signed link to the stored bytes.

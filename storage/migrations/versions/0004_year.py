@@ -1,7 +1,7 @@
 """across meetings: approved and frozen referat, closed follow-ups, closing polls, pending imports
 
 Revision ID: 0004_year
-Revises: 0003
+Revises: 0004_privacy (chained when main was merged in)
 Create Date: 2026-11-30 11:30:00.000000
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0004_year'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004_privacy'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
