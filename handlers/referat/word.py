@@ -5,8 +5,10 @@ or numbered lists, and docxtpl cannot choose a paragraph style per generated par
 sub-documents (slow, and they lose the template's list styles). So the .docx template holds the
 *styles* (the part a secretariat restyles in Word) and this module writes the body from the
 view-model. The body is written as WordprocessingML text and parsed once, which keeps a 500-member referat
-well under the time budget; all text goes in XML-escaped as plain `w:t` runs, so nothing a
-member writes can become markup.
+well under the time budget; all text goes in XML-escaped as `w:t` runs, so nothing a member
+writes can become markup. Member formatting (bold, italic, strike, code) becomes run properties
+and links become real `w:hyperlink` elements with their own relationship, from the rich-text
+tree (handlers.richtext), never from the characters typed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
-from handlers.referat.blocks import ItemList, Para, Text
+from handlers.referat.blocks import CodeBlock, ItemList, Para, Text
+from handlers.richtext.model import Code, Inline, Line, Link, Mention, Styled
+from handlers.richtext.model import Text as TextNode
 from handlers.referat.view import Entry, ItemView, ReferatView, RoundTableView
 
 # Styles by name as they appear in the template (Word shows localised names for built-ins).
@@ -113,6 +117,46 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
+    def inline(self, nodes: Iterable[Inline], fmt: frozenset[str] = frozenset(), *, linked: bool = False) -> Xml:
+        """Member inline nodes as runs: formatting as run properties, links as w:hyperlink."""
+        out: list[Xml] = []
+        for node in nodes:
+            if isinstance(node, TextNode | Mention):
+                out.append(self._fmt_run(node.text if isinstance(node, TextNode) else node.name, fmt, linked))
+            elif isinstance(node, Code):
+                out.append(self._fmt_run(node.text, fmt | {"code"}, linked))
+            elif isinstance(node, Styled):
+                out.append(self.inline(node.children, fmt | {node.style}, linked=linked))
+            elif isinstance(node, Link):
+                if linked:
+                    out.append(self.inline(node.children, fmt, linked=True))
+                    continue
+                r_id = self.doc.part.relate_to(node.url, RT.HYPERLINK, is_external=True)
+                runs = self.inline(node.children, fmt, linked=True)
+                out.append(f'<w:hyperlink r:id="{_attr(r_id)}">{runs}</w:hyperlink>')
+        return "".join(out)
+
+    def _fmt_run(self, text: str, fmt: frozenset[str], linked: bool) -> Xml:
+        props = ""
+        if linked and "Hyperlink" in self.ids:
+            props += f'<w:rStyle w:val="{self.ids["Hyperlink"]}"/>'
+        if "code" in fmt:
+            props += '<w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/>'
+        if "bold" in fmt:
+            props += "<w:b/>"
+        if "italic" in fmt:
+            props += "<w:i/>"
+        if "strike" in fmt:
+            props += "<w:strike/>"
+        body = _t(text.replace("\t", " ").replace("\n", " "))
+        if not body:
+            return ""
+        return f"<w:r><w:rPr>{props}</w:rPr>{body}</w:r>" if props else f"<w:r>{body}</w:r>"
+
+    def lines(self, lines: Iterable[Line]) -> Xml:
+        """Several lines of inline nodes with hard breaks between them."""
+        return "<w:r><w:br/></w:r>".join(self.inline(line) for line in lines)
+
     def para(self, style: str | None, *runs: Xml, keep_next: bool = False) -> Xml:
         props = ""
         if style and style in self.ids:
@@ -143,7 +187,11 @@ class _Writer:
     def blocks(self, text: Text) -> None:
         for block in text:
             if isinstance(block, Para):
-                self.p("Normal", self.lines_run(block.lines))
+                self.p("Normal", self.lines(block.lines))
+            elif isinstance(block, CodeBlock):
+                code = self.lines_run(block.text.split("\n"))
+                font = '<w:rPr><w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/></w:rPr>'
+                self.p("Normal", code.replace("<w:r>", "<w:r>" + font, 1))
             else:
                 self._list(block, 1)
 
@@ -152,10 +200,10 @@ class _Writer:
         for item in lst.items:
             if item.marker:
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
-                self.p(style, self.run(f"{item.marker}\t{item.text}"))
+                self.p(style, self.run(f"{item.marker}\t"), self.inline(item.content))
             else:
                 style = "List Bullet" if depth == 1 else f"List Bullet {depth}"
-                self.p(style, self.run(item.text))
+                self.p(style, self.inline(item.content))
             for child in item.children:
                 self._list(child, level + 1)
 
@@ -347,7 +395,7 @@ def _rest(w: _Writer, v: ReferatView) -> None:
         w.p(
             "Nummerert liste",
             w.run(f"{follow_up.number}.\t"),
-            w.lines_run(lead.lines) if lead else "",
+            w.lines(lead.lines) if lead else "",
             w.run(f" ({follow_up.details})", style=details_style),
         )
         w.blocks(follow_up.text[1:] if lead else follow_up.text)
