@@ -18,9 +18,9 @@ from sqlalchemy import delete, event, select, update
 
 from handlers.referat import RenderedDraft, compile_draft
 from handlers.referat.blocks import ItemList, Para, md_blocks, parse_text, plain_text
-from handlers.richtext.model import Text as TextNode
 from handlers.referat.deadline import collection_open, submission_deadline
 from handlers.referat.view import normalise_locale, slugify
+from handlers.richtext.model import Text as TextNode
 from storage.db import Database
 from storage.models import (
     AgendaItem,

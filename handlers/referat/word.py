@@ -28,9 +28,9 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
 from handlers.referat.blocks import CodeBlock, ItemList, Para, Text
+from handlers.referat.view import Entry, ItemView, ReferatView, RoundTableView
 from handlers.richtext.model import Code, Inline, Line, Link, Mention, Styled
 from handlers.richtext.model import Text as TextNode
-from handlers.referat.view import Entry, ItemView, ReferatView, RoundTableView
 
 # Styles by name as they appear in the template (Word shows localised names for built-ins).
 STYLE_NAMES = (
@@ -117,7 +117,9 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
-    def inline(self, nodes: Iterable[Inline], fmt: frozenset[str] = frozenset(), *, linked: bool = False) -> Xml:
+    def inline(
+        self, nodes: Iterable[Inline], fmt: frozenset[str] = frozenset(), *, linked: bool = False
+    ) -> Xml:
         """Member inline nodes as runs: formatting as run properties, links as w:hyperlink."""
         out: list[Xml] = []
         for node in nodes:

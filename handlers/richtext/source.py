@@ -136,9 +136,7 @@ def _opens(s: str, i: int, delim: str) -> bool:
     after = s[i + len(delim) : i + len(delim) + 1]
     if not after or after.isspace() or after == delim[0]:
         return False
-    if len(delim) == 1 and i > 0 and (s[i - 1].isalnum() or s[i - 1] == delim):
-        return False
-    return True
+    return not (len(delim) == 1 and i > 0 and (s[i - 1].isalnum() or s[i - 1] == delim))
 
 
 def _closes(s: str, j: int, delim: str) -> bool:
@@ -146,9 +144,7 @@ def _closes(s: str, j: int, delim: str) -> bool:
     if not before or before.isspace():
         return False
     after = s[j + len(delim) : j + len(delim) + 1]
-    if len(delim) == 1 and after and (after.isalnum() or after == delim):
-        return False
-    return True
+    return not (len(delim) == 1 and after and (after.isalnum() or after == delim))
 
 
 def _find_closer(s: str, start: int, delim: str) -> int:
@@ -369,15 +365,29 @@ def _split_space(nodes: tuple[Inline, ...]) -> tuple[str, tuple[Inline, ...], st
 def _code_source(text: str) -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
+    edge = text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" "))
+    pad = " " if edge else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _inline_source(nodes: tuple[Inline, ...], escape: bool) -> str:
+def _escape_text(text: str, level: int) -> str:
+    """0: as is; 1: each word escaped only when it alone would read as markup; 2: all escaped."""
+    if level == 0:
+        return text
+    if level == 1:
+        words = re.split(r"(\s+)", text)
+        return "".join(
+            w if not w or w.isspace() or _inline(w) == (Text(w),) else _ESCAPE_ALL.sub(r"\\\1", w)
+            for w in words
+        )
+    return _ESCAPE_ALL.sub(r"\\\1", text)
+
+
+def _inline_source(nodes: tuple[Inline, ...], escape: int) -> str:
     out: list[str] = []
     for node in nodes:
         if isinstance(node, Text):
-            out.append(_ESCAPE_ALL.sub(r"\\\1", node.text) if escape else node.text)
+            out.append(_escape_text(node.text, escape))
         elif isinstance(node, Mention):
             out.append(node.name)
         elif isinstance(node, Code):
@@ -402,13 +412,28 @@ def _inline_source(nodes: tuple[Inline, ...], escape: bool) -> str:
 def _line_source(line: Line, *, in_item: bool = False) -> str:
     """One line, escaped only as far as needed to read back the same (then fully, then flat)."""
     line = tuple(_flat_breaks(line))
-    for escape in (False, True):
+    for escape in (0, 1, 2):
         text = _inline_source(line, escape)
         text = _guard_start(text, in_item)
-        if parse_inline(text) == line:
+        if parse_inline(text) == _as_read(line):
             return text
     flat = "".join(_plain_nodes(line))
     return _guard_start(_ESCAPE_ALL.sub(r"\\\1", flat), in_item)
+
+
+def _as_read(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """What `parse_inline` gives back for these nodes: mentions are stored as their text."""
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Mention):
+            out.append(Text(node.name))
+        elif isinstance(node, Styled):
+            out.append(Styled(node.style, _as_read(node.children)))
+        elif isinstance(node, Link):
+            out.append(Link(node.url, _as_read(node.children)))
+        else:
+            out.append(node)
+    return merge_text(out)
 
 
 def _flat_breaks(line: Line) -> Line:
