@@ -153,10 +153,29 @@ def plain(doc: Doc) -> str:
     return "\n".join(out)
 
 
+def _hoist(node: Styled) -> list[Inline]:
+    """Whitespace at the edges of a styled span moved outside it (`<b>fet </b>` → `**fet** `):
+    Markdown and mrkdwn cannot express it inside, and a reader cannot see it."""
+    children = list(merge_text(list(node.children)))
+    lead = trail = ""
+    if children and isinstance(children[0], Text):
+        text = children[0].text
+        lead, children[0] = text[: len(text) - len(text.lstrip())], Text(text.lstrip())
+    if children and isinstance(children[-1], Text):
+        text = children[-1].text
+        trail, children[-1] = text[len(text.rstrip()) :], Text(text.rstrip())
+    inner = tuple(c for c in children if not (isinstance(c, Text) and not c.text))
+    return [Text(lead), *([Styled(node.style, inner)] if inner else []), Text(trail)]
+
+
 def merge_text(nodes: list[Inline]) -> tuple[Inline, ...]:
-    """Adjacent Text nodes joined and empty ones dropped, so equal content means equal trees."""
-    out: list[Inline] = []
+    """Adjacent Text nodes joined and empty ones dropped, whitespace moved out of styled spans,
+    adjacent spans of one style joined, so equal content means equal trees."""
+    expanded: list[Inline] = []
     for node in nodes:
+        expanded.extend(_hoist(node) if isinstance(node, Styled) else [node])
+    out: list[Inline] = []
+    for node in expanded:
         if isinstance(node, Text):
             if not node.text:
                 continue
@@ -164,6 +183,9 @@ def merge_text(nodes: list[Inline]) -> tuple[Inline, ...]:
                 out[-1] = Text(out[-1].text + node.text)
                 continue
         elif isinstance(node, Styled | Link) and not node.children:
+            continue
+        elif isinstance(node, Styled) and out and isinstance(out[-1], Styled) and out[-1].style == node.style:
+            out[-1] = Styled(node.style, merge_text([*out[-1].children, *node.children]))
             continue
         out.append(node)
     return tuple(out)
