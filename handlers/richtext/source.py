@@ -344,7 +344,7 @@ def parse(text: str | None) -> Doc:
 # --- writing the source back ------------------------------------------------------------------
 
 _STYLE_DELIM = {"bold": "**", "italic": "_", "strike": "~~"}
-_ESCAPE_ALL = re.compile(r"([\\`*_~\[\]<>])")
+_ESCAPE_ALL = re.compile(r"([\\`*_~\[\]<>:])")  # ":" breaks a bare link
 
 
 def _split_space(nodes: tuple[Inline, ...]) -> tuple[str, tuple[Inline, ...], str]:
