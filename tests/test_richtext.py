@@ -327,9 +327,7 @@ def _has_formatting(nodes: Any) -> bool:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(st.sampled_from([*"ab *_~`[]()<>\\-1.\n#!:/", "https://x.no/a_b"]), max_size=60).map("".join)
-)
+@given(st.lists(st.sampled_from([*"ab *_~`[]()<>\\-1.\n#!:/", "https://x.no/a_b"]), max_size=60).map("".join))
 def test_migration_escapes_older_rows_to_the_same_reading(text: str) -> None:
     migration = _migration()
     escaped = migration.escape_legacy(text)
@@ -351,8 +349,20 @@ def test_migration_escapes_older_rows_to_the_same_reading(text: str) -> None:
 
 _ALLOWED_MD_TAGS = {"div", "p", "br", "ul", "ol", "li", "strong", "em", "code", "pre", "a"}
 _markup_alphabet = st.sampled_from(
-    list("ab æ*_~`[]()<>\\-1.\n\t#!|&;:/\"'=")
-    + ["https://x.no", "mailto:a@b.no", "javascript:alert(1)", "<script>", "<b>", "```", "**", "- ", "1. "]
+    [
+        *"ab æ*_~`[]()<>\\-1.\n\t#!|&;:/\"'=",
+        *(
+            "https://x.no",
+            "mailto:a@b.no",
+            "javascript:alert(1)",
+            "<script>",
+            "<b>",
+            "```",
+            "**",
+            "- ",
+            "1. ",
+        ),
+    ]
 )
 
 

@@ -189,7 +189,8 @@ def _elements(elements: Sequence[Any], names: _Names, skip_user: str | None) -> 
         if not isinstance(element, dict):
             continue
         kind = element.get("type")
-        style = element.get("style") if isinstance(element.get("style"), dict) else {}
+        raw_style = element.get("style")
+        style: dict[str, Any] = raw_style if isinstance(raw_style, dict) else {}
         if kind == "text" and isinstance(element.get("text"), str):
             for k, part in enumerate(element["text"].split("\n")):
                 if k:
@@ -268,10 +269,10 @@ def _list_block(lists: list[dict[str, Any]], names: _Names, skip_user: str | Non
         items: list[ListItem] = []
         first = lists[pos]
         ordered = first.get("style") == "ordered"
-        offset = first.get("offset") if isinstance(first.get("offset"), int) else 0
+        offset = _int(first.get("offset"))
         while pos < len(lists):
             current = lists[pos]
-            level = current.get("indent") if isinstance(current.get("indent"), int) else 0
+            level = _int(current.get("indent"))
             if level < indent:
                 break
             if level > indent and items:
@@ -291,7 +292,11 @@ def _list_block(lists: list[dict[str, Any]], names: _Names, skip_user: str | Non
             items = [ListItem(it.content, f"{offset + k + 1}.", it.children) for k, it in enumerate(items)]
         return ItemList(tuple(items), ordered), pos
 
-    return build(0, lists[0].get("indent") if isinstance(lists[0].get("indent"), int) else 0)
+    return build(0, _int(lists[0].get("indent")))
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 100 else 0
 
 
 def rich_text_doc(blocks: Sequence[Any], names: _Names, skip_user: str | None = None) -> Doc | None:

@@ -14,7 +14,8 @@ from handlers.events import Reply
 from handlers.i18n import format_day_month, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import FollowUpCmd
-from handlers.text import clean, one_line
+from handlers.richtext import preview
+from handlers.text import clean
 from storage.models import Member
 from storage.repositories import follow_ups as follow_up_repo
 from storage.repositories import members as member_repo
@@ -78,7 +79,7 @@ async def run(cmd: FollowUpCmd, scope: Scope, ctx: HandlerContext) -> Reply:
         scope,
         "follow_up.saved",
         meeting=meeting_label(scope, meeting),
-        preview=one_line(text),
+        preview=preview(text),
         owner=owner.name if owner else owner_text,
         due=format_day_month(cmd.due, scope.locale) if cmd.due else None,
     )

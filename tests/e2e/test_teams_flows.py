@@ -119,7 +119,8 @@ async def test_channel_command_with_mention_markup_and_leading_slash(teams: Team
     # Stored as written: the bot's mention gone, the other person as @Name, markup kept as text.
     # (typed asterisks are escaped in the stored rich-text form, so they read back as typed)
     assert entry.text == "Vi har <script>alert(1)</script> og <at>Ola</at> testet \\*\\*nytt\\*\\* @Per Olsen"
-    assert plain(parse(entry.text)) == "Vi har <script>alert(1)</script> og <at>Ola</at> testet **nytt** @Per Olsen"
+    typed = "Vi har <script>alert(1)</script> og <at>Ola</at> testet **nytt** @Per Olsen"
+    assert plain(parse(entry.text)) == typed
     assert entry.meeting_id == seeded.meeting_id
     [reply] = teams.replies_to(activity)
     # Answered in the command's thread; member text is inert in Teams' Markdown.
