@@ -309,8 +309,8 @@ def test_plain_text_of_older_rows_reads_as_before() -> None:
 
 
 def _migration() -> Any:
-    path = Path(__file__).parents[1] / "storage" / "migrations" / "versions" / "0004_richtext.py"
-    spec = importlib.util.spec_from_file_location("migration_0004_richtext", path)
+    path = Path(__file__).parents[1] / "storage" / "migrations" / "versions" / "0005_richtext.py"
+    spec = importlib.util.spec_from_file_location("migration_0005_richtext", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -36,7 +36,7 @@ OPPSETT = command(
 )
 
 
-@OPPSETT.handles_unbound(Setup)
+@OPPSETT.handles_unbound(Setup, audit="setup")
 async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerContext, locale: str) -> Reply:
     """Works in bound and unbound channels alike (that is how a channel gets bound)."""
     if event.is_direct:

@@ -72,9 +72,10 @@ async def test_teams_list_message_reaches_the_draft(teams: TeamsWorld) -> None:
     by_text = {p.text: p for p in doc.paragraphs}
     assert by_text["Bredbånd: ferdig"].style.name == "List Bullet"
     assert by_text["Se Nkom"].style.name == "List Bullet"
-    assert any(
-        p.text.endswith("andre") and p.style.name.startswith("Nummerert liste 2") for p in doc.paragraphs
-    )
+    # numbered items are real Word list paragraphs (numPr), nested one level under the bullet
+    [andre] = [p for p in doc.paragraphs if p.text == "andre"]
+    assert andre.style is not None and andre.style.name == "List Number 2"
+    assert andre._p.pPr is not None and andre._p.pPr.numPr is not None
     assert "Takk til @Ola Nordmann" in by_text
 
 

@@ -9,8 +9,8 @@ they still read as paragraphs and lists. Downgrade removes the escapes again.
 
 Self-contained on purpose: a migration must not change with the application code.
 
-Revision ID: 0004_richtext
-Revises: 0003
+Revision ID: 0005_richtext
+Revises: 0004_privacy
 Create Date: 2026-11-30 11:50:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_richtext"
-down_revision: str | None = "0003"
+revision: str = "0005_richtext"
+down_revision: str | None = "0004_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
