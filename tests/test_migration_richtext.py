@@ -57,7 +57,8 @@ async def test_older_rows_keep_their_reading(empty_db: Database) -> None:
     async with empty_db.engine.connect() as conn:
         stored = await conn.run_sync(_text)
     assert stored == (
-        "Vi har \\*to\\* saker\\_nå og \\`kode\\`\n\n- punkt med \\[lenke\\](https://x.no)\n  - under \\<b\\>\n1. én"
+        "Vi har \\*to\\* saker\\_nå og \\`kode\\`\n\n"
+        "- punkt med \\[lenke\\](https://x.no)\n  - under \\<b\\>\n1. én"
     )
     doc = parse(stored)
     assert doc[0] == Para(((Text("Vi har *to* saker_nå og `kode`"),),))
