@@ -144,12 +144,14 @@ def test_slack_mrkdwn_text() -> None:
         "&lt;script&gt; snake_case"
     )
     result = member_text(text, None, USERS, locale="nb")
+    # mrkdwn is kept as typed (it is already the stored dialect), tokens resolved
     assert result.text == (
-        "**fet** _kursiv_ ~~streket~~ `kode` 🎉 🇳🇴 :partyparrot: kl. 12:30:00 "
+        "*fet* _kursiv_ ~streket~ `kode` 🎉 🇳🇴 :partyparrot: kl. 12:30:00 "
         "@Kari Nordmann @ukjent bruker #ukjent kanal #styret @here "
-        "[KS](https://www.ks.no/) https://www.ks.no/a_b <mailto:post@example.no> "
+        "[KS](https://www.ks.no/) <https://www.ks.no/a_b> <mailto:post@example.no> "
         "<script> snake_case"
     )
+    assert md_blocks(parse(result.text)).startswith("**fet** *kursiv* ~~streket~~ `kode` 🎉 🇳🇴")
     assert [m.user_id for m in result.mentions] == ["U0KARI"]
     assert member_text("<@U0UNKNOWN1>", None, {}, locale="en").text == "@unknown user"
     assert emojize(":+1::skin-tone-3: :white_check_mark:") == "👍🏼 ✅"

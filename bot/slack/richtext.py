@@ -41,7 +41,7 @@ from handlers.richtext.model import (
     link,
     merge_text,
 )
-from handlers.richtext.source import parse, to_source
+from handlers.richtext.source import to_source
 
 _TOKEN = re.compile(r"<([^<>]*)>")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -154,8 +154,8 @@ def _token_source(body: str, names: _Names) -> str:
 
 
 def _plain_source(segment: str) -> str:
-    """Text between tokens: entities decoded, shortcodes as emoji, a literal `<` kept literal."""
-    return emojize(unescape(segment)).replace("<", "\\<")
+    """Text between tokens: entities decoded, shortcodes as emoji."""
+    return emojize(unescape(segment))
 
 
 def mrkdwn_source(text: str, names: _Names) -> str:
@@ -363,8 +363,8 @@ def member_text(
     from its mrkdwn text."""
     names = _Names(users, locale)
     doc = rich_text_doc(blocks or (), names, skip_user) if blocks else None
-    if doc is None:
-        doc = parse(mrkdwn_source(text, names))
+    if doc is None:  # mrkdwn is already close to the stored dialect: kept as the member typed it
+        return SlackRichText(mrkdwn_source(text, names).strip(), tuple(names.mentioned.values()))
     return SlackRichText(to_source(doc).strip(), tuple(names.mentioned.values()))
 
 

@@ -236,7 +236,7 @@ def resolve_mentions(activity: Mapping[str, Any]) -> tuple[str, tuple[Mention, .
             by_tag.setdefault(html.unescape(tag_text), found)
             if tag_name:
                 by_tag.setdefault(tag_name, found)
-    return to_source(parse_html(text, by_tag)), tuple(mentions), bot_mentioned
+    return to_source(parse_html(text, by_tag), typed_lists=True), tuple(mentions), bot_mentioned
 
 
 def command_text(text: str) -> str:

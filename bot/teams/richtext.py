@@ -201,9 +201,7 @@ class _Converter:
 
         def flush() -> None:
             if pending:
-                para = _para(self.inline(pending))
-                if para is not None:
-                    out.append(para)
+                out.extend(_paras(self.inline(pending)))
                 pending.clear()
 
         for child in children:
@@ -301,7 +299,10 @@ def _strip(line: Line) -> Line:
     return merge_text(items)
 
 
-def _para(parts: list[Inline | object]) -> Para | None:
+def _paras(parts: list[Inline | object]) -> list[Para]:
+    """Inline content split into lines at breaks, and into paragraphs at empty lines (a blank
+    line typed in plain text, or `<br><br>`)."""
+    paras: list[Para] = []
     lines: list[Line] = []
     current: list[Inline] = []
     for part in [*parts, _BREAK]:
@@ -309,10 +310,15 @@ def _para(parts: list[Inline | object]) -> Para | None:
             line = _strip(merge_text(current))
             if line:
                 lines.append(line)
+            elif lines and not current:
+                paras.append(Para(tuple(lines)))
+                lines = []
             current = []
         else:
             current.append(part)  # type: ignore[arg-type]
-    return Para(tuple(lines)) if lines else None
+    if lines:
+        paras.append(Para(tuple(lines)))
+    return paras
 
 
 def parse_html(text: str, mentions: Mapping[str, TeamsMention] | None = None) -> Doc:

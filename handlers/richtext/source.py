@@ -72,7 +72,7 @@ def _code_span(s: str, i: int) -> tuple[Code, int] | None:
     body = s[i + run : j]
     if len(body) >= 2 and body[0] == " " and body[-1] == " " and body.strip(" "):
         body = body[1:-1]
-    if not body:
+    if not body.strip():
         return None
     return Code(body), j + run
 
@@ -91,7 +91,9 @@ def _bare_url(s: str, i: int) -> tuple[str, int] | None:
     return url, i + len(url)
 
 
-def _bracket_link(s: str, i: int, depth: int) -> tuple[Link, int] | None:
+def _bracket_link(
+    s: str, i: int, depth: int, active: frozenset[str] = frozenset()
+) -> tuple[Link, int] | None:
     """`[text](url)` or `[text](<url>)` with a safe URL; None leaves the brackets literal. An
     image (`![alt](url)`) is not a link: it stays as typed."""
     if i > 0 and s[i - 1] == "!":
@@ -126,7 +128,7 @@ def _bracket_link(s: str, i: int, depth: int) -> tuple[Link, int] | None:
         url, after = (s[j + 2 : end], end + 1) if end >= 0 else ("", -1)
     if after < 0 or not is_safe_url(url):
         return None
-    children = _inline(s[i + 1 : j], depth + 1, in_link=True)
+    children = _inline(s[i + 1 : j], depth + 1, in_link=True, active=active)
     if not children:
         return None
     return Link(url, children), after
@@ -165,7 +167,9 @@ def _find_closer(s: str, start: int, delim: str) -> int:
     return -1
 
 
-def _inline(s: str, depth: int = 0, *, in_link: bool = False) -> tuple[Inline, ...]:
+def _inline(
+    s: str, depth: int = 0, *, in_link: bool = False, active: frozenset[str] = frozenset()
+) -> tuple[Inline, ...]:
     out: list[Inline] = []
     buf: list[str] = []
     i = 0
@@ -208,7 +212,7 @@ def _inline(s: str, depth: int = 0, *, in_link: bool = False) -> tuple[Inline, .
                 i = end + 1
                 continue
         if c == "[" and depth < _MAX_DEPTH and not in_link:
-            found = _bracket_link(s, i, depth)
+            found = _bracket_link(s, i, depth, active)
             if found:
                 flush()
                 out.append(found[0])
@@ -220,10 +224,14 @@ def _inline(s: str, depth: int = 0, *, in_link: bool = False) -> tuple[Inline, .
                 if s.startswith(delim, i) and _opens(s, i, delim):
                     j = _find_closer(s, i + len(delim), delim)
                     if j > 0:
-                        children = _inline(s[i + len(delim) : j], depth + 1, in_link=in_link)
+                        inner = s[i + len(delim) : j]
+                        children = _inline(inner, depth + 1, in_link=in_link, active=active | {style})
                         if children:
                             flush()
-                            out.append(Styled(style, children))  # type: ignore[arg-type]
+                            if style in active:  # bold inside bold: nothing more to say
+                                out.extend(children)
+                            else:
+                                out.append(Styled(style, children))  # type: ignore[arg-type]
                             i = j + len(delim)
                             matched = True
                             break
@@ -383,7 +391,7 @@ def _escape_text(text: str, level: int) -> str:
     return _ESCAPE_ALL.sub(r"\\\1", text)
 
 
-def _inline_source(nodes: tuple[Inline, ...], escape: int) -> str:
+def _inline_source(nodes: tuple[Inline, ...], escape: int, active: frozenset[str] = frozenset()) -> str:
     out: list[str] = []
     for node in nodes:
         if isinstance(node, Text):
@@ -393,10 +401,11 @@ def _inline_source(nodes: tuple[Inline, ...], escape: int) -> str:
         elif isinstance(node, Code):
             out.append(_code_source(node.text))
         elif isinstance(node, Link):
-            label = _inline_source(node.children, escape)
+            label = _inline_source(node.children, escape, active)
             shown = node.url.removeprefix("mailto:") if node.url.lower().startswith("mailto:") else node.url
             if node.children == (Text(shown),):
-                out.append(node.url if shown == node.url else f"<{node.url}>")
+                bare = shown == node.url and not escape  # `<url>` when the bare form may not survive
+                out.append(node.url if bare else f"<{node.url}>")
             else:
                 out.append(f"[{label}]({node.url})")
         else:
@@ -404,33 +413,39 @@ def _inline_source(nodes: tuple[Inline, ...], escape: int) -> str:
             if not inner:
                 out.append(lead + trail)
                 continue
+            if node.style in active:  # bold inside bold reads as bold: no delimiters
+                out.append(f"{lead}{_inline_source(inner, escape, active)}{trail}")
+                continue
             delim = _STYLE_DELIM[node.style]
-            out.append(f"{lead}{delim}{_inline_source(inner, escape)}{delim}{trail}")
+            out.append(f"{lead}{delim}{_inline_source(inner, escape, active | {node.style})}{delim}{trail}")
     return "".join(out)
 
 
-def _line_source(line: Line, *, in_item: bool = False) -> str:
+def _line_source(line: Line, *, in_item: bool = False, typed_lists: bool = False) -> str:
     """One line, escaped only as far as needed to read back the same (then fully, then flat)."""
     line = tuple(_flat_breaks(line))
     for escape in (0, 1, 2):
         text = _inline_source(line, escape)
-        text = _guard_start(text, in_item)
+        text = _guard_start(text, in_item or (typed_lists and not _FENCE.match(text)))
         if parse_inline(text) == _as_read(line):
             return text
     flat = "".join(_plain_nodes(line))
     return _guard_start(_ESCAPE_ALL.sub(r"\\\1", flat), in_item)
 
 
-def _as_read(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
-    """What `parse_inline` gives back for these nodes: mentions are stored as their text."""
+def _as_read(nodes: tuple[Inline, ...], active: frozenset[str] = frozenset()) -> tuple[Inline, ...]:
+    """What `parse_inline` gives back for these nodes: mentions are stored as their text, and a
+    style inside the same style is no extra node."""
     out: list[Inline] = []
     for node in nodes:
         if isinstance(node, Mention):
             out.append(Text(node.name))
+        elif isinstance(node, Styled) and node.style in active:
+            out.extend(_as_read(node.children, active))
         elif isinstance(node, Styled):
-            out.append(Styled(node.style, _as_read(node.children)))
+            out.append(Styled(node.style, _as_read(node.children, active | {node.style})))
         elif isinstance(node, Link):
-            out.append(Link(node.url, _as_read(node.children)))
+            out.append(Link(node.url, _as_read(node.children, active)))
         else:
             out.append(node)
     return merge_text(out)
@@ -471,8 +486,11 @@ def _guard_start(text: str, in_item: bool) -> str:
     return text
 
 
-def to_source(doc: Doc) -> str:
-    """The tree in the canonical dialect (`parse` reads it back to the same tree)."""
+def to_source(doc: Doc, *, typed_lists: bool = False) -> str:
+    """The tree in the canonical dialect (`parse` reads it back to the same tree).
+
+    `typed_lists`: a paragraph line that starts with `- ` or `1. ` is left to read as a list
+    item, as it always did in plain text (Teams delivers typed plain-text lines that way)."""
     out: list[str] = []
 
     def walk(lst: ItemList, indent: str) -> None:
@@ -486,7 +504,7 @@ def to_source(doc: Doc) -> str:
         if out:
             out.append("")
         if isinstance(block, Para):
-            out.extend(text for line in block.lines if (text := _line_source(line)))
+            out.extend(text for line in block.lines if (text := _line_source(line, typed_lists=typed_lists)))
         elif isinstance(block, CodeBlock):
             longest = max((len(m) for m in re.findall(r"^\s*(`{3,})\s*$", block.text, re.M)), default=2)
             fence = "`" * max(3, longest + 1)
