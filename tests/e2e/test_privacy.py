@@ -131,7 +131,7 @@ async def test_referat_lenker_trekk_revokes_and_is_secretariat_only(slack: Slack
     refused = _text(await slack.command("/referat", "lenker trekk", user=KARI))
     assert "sekretariatet" in refused.lower() and (await _get(slack, old))[0] == 200
     done = _text(await slack.command("/referat", "lenker trekk", user=SIRI))
-    assert "trukket tilbake" in done and "3 formater" in done
+    assert "trukket tilbake" in done and "4 formater" in done
     assert (await _get(slack, old))[0] == 404
     english = _text(await slack.command("/referent", "minutes links revoke", user=SIRI))
     assert "trukket" in english or "revoked" in english
