@@ -30,7 +30,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.slack.blocks import form_fits, message_payload, modal_view, word
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory
-from bot.slack.text import to_plain_resolving
+from bot.slack.richtext import member_text, user_ids_in_blocks
+from bot.slack.text import SlackUser, user_ids_in
 from handlers.dispatch import handle
 from handlers.effects import run_effects
 from handlers.events import ChatEvent, EffectKind, EventKind, Reply
@@ -96,13 +97,22 @@ class Answers:
         channel_id: str,
         user_id: str,
         slack_text: str = "",
+        slack_blocks: list[Any] | None = None,
+        skip_user: str | None = None,
         prefix: str = "",
         fallback_name: str = "",
         **fields: Any,
     ) -> ChatEvent:
-        """A ChatEvent with the user resolved (users.info) and the text turned into plain text."""
+        """A ChatEvent with the user resolved (users.info) and the message (its rich_text blocks
+        when it has them, else its mrkdwn text) in the stored rich-text form."""
         user = await self.users.get(user_id)
-        plain = await to_plain_resolving(slack_text, self.users.get)
+        users: dict[str, SlackUser] = {}
+        for uid in dict.fromkeys([*user_ids_in(slack_text), *user_ids_in_blocks(slack_blocks)]):
+            if uid != skip_user and (found := await self.users.get(uid)) is not None:
+                users[uid] = found
+        plain = member_text(
+            slack_text, slack_blocks, users, locale=user.locale if user else None, skip_user=skip_user
+        )
         text = f"{prefix} {plain.text}".strip() if prefix else plain.text
         return ChatEvent(
             platform="slack",

@@ -73,6 +73,14 @@ def button_command(action_id: str, value: str) -> str:
     return action_id.split(":", 1)[0]
 
 
+def _blocks(message: dict[str, Any]) -> list[Any] | None:
+    """A message's blocks when it has a rich_text block (what the member formatted), else None."""
+    blocks = message.get("blocks")
+    if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "rich_text" for b in blocks):
+        return blocks
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Origin:
     """What every message event shares: the workspace, channel, event id and the bot's own id."""
@@ -210,7 +218,13 @@ class Listeners:
         if not _is_thread_reply(ts, thread_ts) or not text.strip() or _mentions_bot(text, origin.bot_user):
             return None
         chat_event = await self._event_in(
-            origin, EventKind.THREAD_REPLY, user_id, slack_text=text, message_ref=ts, thread_ref=thread_ts
+            origin,
+            EventKind.THREAD_REPLY,
+            user_id,
+            slack_text=text,
+            slack_blocks=_blocks(event),
+            message_ref=ts,
+            thread_ref=thread_ts,
         )
         return chat_event, self._thread_where(origin, chat_event, thread_ts)
 
@@ -222,6 +236,8 @@ class Listeners:
             EventKind.COMMAND,
             user_id,
             slack_text=strip_leading_mention(text, origin.bot_user),
+            slack_blocks=_blocks(event),
+            skip_user=origin.bot_user,
             is_direct=True,
             message_ref=text_field(event, "ts"),
         )
@@ -247,7 +263,13 @@ class Listeners:
         if user_id is None or not _is_thread_reply(ts, thread_ts) or previous.get("text") == text:
             return None
         chat_event = await self._event_in(
-            origin, EventKind.MESSAGE_EDITED, user_id, slack_text=text, message_ref=ts, thread_ref=thread_ts
+            origin,
+            EventKind.MESSAGE_EDITED,
+            user_id,
+            slack_text=text,
+            slack_blocks=_blocks(message),
+            message_ref=ts,
+            thread_ref=thread_ts,
         )
         return chat_event, self._thread_where(origin, chat_event, thread_ts)
 
@@ -311,6 +333,8 @@ class Listeners:
             channel_id=channel_id,
             user_id=user_id,
             slack_text=text,
+            slack_blocks=_blocks(event),
+            skip_user=context.bot_user_id,
             message_ref=text_field(event, "ts"),
             thread_ref=thread_ts,
             event_id=opt_str(body, "event_id"),

@@ -32,6 +32,7 @@ from handlers.i18n import format_day_month, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import FollowUpCmd
 from handlers.referat.deadline import group_zone
+from handlers.richtext import preview
 from handlers.text import clean, escape_markdown_inline, one_line
 from storage.models import FollowUp, FollowUpStatus, Meeting, Member, Role
 from storage.repositories import follow_ups as follow_up_repo
@@ -134,7 +135,7 @@ async def run(cmd: FollowUpCmd, scope: Scope, ctx: HandlerContext) -> Reply:
         scope,
         "follow_up.saved",
         meeting=meeting_label(scope, meeting),
-        preview=one_line(text),
+        preview=preview(text),
         owner=owner.name if owner else owner_text,
         due=format_day_month(cmd.due, scope.locale) if cmd.due else None,
     )

@@ -5,8 +5,10 @@ or numbered lists, and docxtpl cannot choose a paragraph style per generated par
 sub-documents (slow, and they lose the template's list styles). So the .docx template holds the
 *styles* (the part a secretariat restyles in Word) and this module writes the body from the
 view-model. The body is written as WordprocessingML text and parsed once, which keeps a 500-member referat
-well under the time budget; all text goes in XML-escaped as plain `w:t` runs, so nothing a
-member writes can become markup.
+well under the time budget; all text goes in XML-escaped as `w:t` runs, so nothing a member
+writes can become markup. Member formatting (bold, italic, strike, code) becomes run properties
+and links become real `w:hyperlink` elements with their own relationship, from the rich-text
+tree (handlers.richtext), never from the characters typed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
-from handlers.referat.blocks import ItemList, Para, Text
+from handlers.referat.blocks import CodeBlock, ItemList, Para, Text
 from handlers.referat.view import Entry, FollowUpView, ItemView, ReferatView, RoundTableView
+from handlers.richtext.model import Code, Inline, Line, Link, Mention, Styled
+from handlers.richtext.model import Text as TextNode
 
 # Styles by name as they appear in the template (Word shows localised names for built-ins).
 STYLE_NAMES = (
@@ -159,6 +163,48 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
+    def inline(
+        self, nodes: Iterable[Inline], fmt: frozenset[str] = frozenset(), *, linked: bool = False
+    ) -> Xml:
+        """Member inline nodes as runs: formatting as run properties, links as w:hyperlink."""
+        out: list[Xml] = []
+        for node in nodes:
+            if isinstance(node, TextNode | Mention):
+                out.append(self._fmt_run(node.text if isinstance(node, TextNode) else node.name, fmt, linked))
+            elif isinstance(node, Code):
+                out.append(self._fmt_run(node.text, fmt | {"code"}, linked))
+            elif isinstance(node, Styled):
+                out.append(self.inline(node.children, fmt | {node.style}, linked=linked))
+            elif isinstance(node, Link):
+                if linked:
+                    out.append(self.inline(node.children, fmt, linked=True))
+                    continue
+                r_id = self.doc.part.relate_to(node.url, RT.HYPERLINK, is_external=True)
+                runs = self.inline(node.children, fmt, linked=True)
+                out.append(f'<w:hyperlink r:id="{_attr(r_id)}">{runs}</w:hyperlink>')
+        return "".join(out)
+
+    def _fmt_run(self, text: str, fmt: frozenset[str], linked: bool) -> Xml:
+        props = ""
+        if linked and "Hyperlink" in self.ids:
+            props += f'<w:rStyle w:val="{self.ids["Hyperlink"]}"/>'
+        if "code" in fmt:
+            props += '<w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/>'
+        if "bold" in fmt:
+            props += "<w:b/>"
+        if "italic" in fmt:
+            props += "<w:i/>"
+        if "strike" in fmt:
+            props += "<w:strike/>"
+        body = _t(text.replace("\t", " ").replace("\n", " "))
+        if not body:
+            return ""
+        return f"<w:r><w:rPr>{props}</w:rPr>{body}</w:r>" if props else f"<w:r>{body}</w:r>"
+
+    def lines(self, lines: Iterable[Line]) -> Xml:
+        """Several lines of inline nodes with hard breaks between them."""
+        return "<w:r><w:br/></w:r>".join(self.inline(line) for line in lines)
+
     def para(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> Xml:
         """A paragraph; `space_before` (twentieths of a point) instead of an empty paragraph, which
         a screen reader would announce as "blank"."""
@@ -193,7 +239,11 @@ class _Writer:
     def blocks(self, text: Text) -> None:
         for block in text:
             if isinstance(block, Para):
-                self.p("Normal", self.lines_run(block.lines))
+                self.p("Normal", self.lines(block.lines))
+            elif isinstance(block, CodeBlock):
+                code = self.lines_run(block.text.split("\n"))
+                font = '<w:rPr><w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/></w:rPr>'
+                self.p("Normal", code.replace("<w:r>", "<w:r>" + font, 1))
             else:
                 self._list(block, 1)
 
@@ -209,13 +259,13 @@ class _Writer:
                     num_id = self.new_numbered_list(depth, number)
                 expected = number + 1
                 assert num_id is not None
-                self.numbered_para(depth, num_id, self.run(item.text))
+                self.numbered_para(depth, num_id, self.inline(item.content))
             elif item.marker:  # a template without numbered list styles: the number as typed
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
-                self.p(style, self.run(f"{item.marker}\t{item.text}"))
+                self.p(style, self.run(f"{item.marker}\t"), self.inline(item.content))
             else:
                 style = "List Bullet" if depth == 1 else f"List Bullet {depth}"
-                self.p(style, self.run(item.text))
+                self.p(style, self.inline(item.content))
             for child in item.children:
                 self._list(child, level + 1)
 
@@ -368,7 +418,7 @@ def _follow_up_list(w: _Writer, follow_ups: tuple[FollowUpView, ...]) -> None:
         lead = first if isinstance(first, Para) else None
         details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
         item_runs = (
-            w.lines_run(lead.lines) if lead else "",
+            w.lines(lead.lines) if lead else "",
             w.run(f" ({follow_up.details})", style=details_style),
         )
         if numbering is not None:
