@@ -102,4 +102,4 @@ def test_a_member_on_an_unconfigured_platform_is_unreachable_with_the_reason() -
     assert target == DirectTarget("slack", "T1", "U1", "kari@kommune.example")
     assert problem == "slack is not configured"
     no_one = MemberStatus(2, "Eva", "", "", None, Role.MEMBER, None, True, False, False, False)
-    assert direct_target(lambda _platform: True, no_one, ()) == (None, "no chat identity and no e-mail")
+    assert direct_target(lambda _platform: True, no_one, ()) == (None, "no e-mail on the roster")
