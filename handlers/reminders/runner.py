@@ -100,11 +100,11 @@ async def _read_directories(
     messengers = ctx.messengers
     if messengers is None:
         return 0
-    directories = {
-        str(b.platform): m
-        for b in due.mg.bindings
-        if isinstance(m := messengers.for_platform(str(b.platform)), Directory)
-    }
+    directories: dict[str, Directory] = {}
+    for binding in due.mg.bindings:
+        messenger: object = messengers.for_platform(str(binding.platform))
+        if isinstance(messenger, Directory):
+            directories[str(binding.platform)] = messenger
     if not directories:  # e.g. a Slack-only group: nothing to read, nothing to check
         return 0
     linked = 0
