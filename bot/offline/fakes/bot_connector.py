@@ -123,6 +123,7 @@ class FakeBotConnector:
         self.activity_count = 0
         self.throttled = 0
         self._throttle_remaining = 0
+        self._list_throttle_remaining = 0
         self._throttle_retry_after = 1.0
         self._ids = itertools.count(1_768_900_000_000)
         self._conversation_ids = itertools.count(1)
@@ -136,6 +137,11 @@ class FakeBotConnector:
     def throttle(self, count: int, retry_after: float = 1.0) -> None:
         """Answer the next `count` activity sends with 429 and this Retry-After (seconds)."""
         self._throttle_remaining = count
+        self._throttle_retry_after = retry_after
+
+    def throttle_member_lists(self, count: int, retry_after: float = 1.0) -> None:
+        """Answer the next `count` member-list reads (…/members, …/pagedmembers) with 429."""
+        self._list_throttle_remaining = count
         self._throttle_retry_after = retry_after
 
     def add_member(self, user: FakeTeamsUser, *, team: str | None = None) -> None:
@@ -398,13 +404,30 @@ class FakeBotConnector:
             )
         return web.json_response(user.as_member(self.tenant_id))
 
+    def _list_throttled(self) -> web.Response | None:
+        if self._list_throttle_remaining <= 0:
+            return None
+        self._list_throttle_remaining -= 1
+        self.throttled += 1
+        return web.json_response(
+            {"error": {"code": "TooManyRequests", "message": "Too many requests"}},
+            status=429,
+            headers={"Retry-After": f"{self._throttle_retry_after:g}"},
+        )
+
     async def _get_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
         roster = self._roster(request.match_info["conversation"])
         return web.json_response([u.as_member(self.tenant_id) for u in roster])
 
     async def _get_paged_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
         try:
             size = max(1, min(500, int(request.query.get("pageSize", "100"))))
             start = int(request.query.get("continuationToken") or 0)
