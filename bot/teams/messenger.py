@@ -204,8 +204,7 @@ class TeamsMessenger:
             found = await self._find_member(target.workspace_id, target.user_id, target.email)
             if found is not None:
                 service_url, channel_ref, member = found
-                # Known by identity from now on (their next reminder needs no member list).
-                await link_by_email(self.db, PLATFORM, target.workspace_id, [directory_entry(member)])
+                await self._link_found(target.workspace_id, member)
                 return await self._create_personal(
                     target, service_url, channel_ref, str(member["id"]), member
                 )
@@ -286,12 +285,15 @@ class TeamsMessenger:
         return None
 
     async def _rosters(self, workspace_id: str) -> list[tuple[str, dict[str, Any], str]]:
-        """(service URL, stored reference, team or chat id) of every member list in the tenant."""
+        """(service URL, stored reference, team or group chat id) of every member list in the
+        tenant the bot knows of (a channel's stored reference names its team)."""
         async with self.db.session() as session:
             refs = await conversations.references_in_workspace(session, PLATFORM, workspace_id, "channel:")
         seen: set[tuple[str, str]] = set()
         rosters: list[tuple[str, dict[str, Any], str]] = []
         for _key, ref in refs:
+            if conversations.is_personal(ref):
+                continue  # a 1:1 chat lists only its user, who has a reference of their own
             service_url = str(ref.get("serviceUrl") or "")
             roster_id = str(ref.get("teamId") or _conversation(ref).get("id") or "")
             if not service_url or not roster_id or (service_url, roster_id) in seen:
@@ -364,6 +366,14 @@ class TeamsMessenger:
                 )
         log.info("linked %d roster member(s) from the member list of %s", len(linked), roster_id)
         return len(linked)
+
+    async def _link_found(self, workspace_id: str, member: dict[str, Any]) -> None:
+        """Someone found by e-mail is known by identity from now on (their next reminder needs no
+        member list). Only a saving: a failure (another replica linked them first) is logged."""
+        try:
+            await link_by_email(self.db, PLATFORM, workspace_id, [directory_entry(member)])
+        except Exception as exc:
+            log.info("could not link Teams user %s to the roster: %s", member.get("id"), exc)
 
     def _bot_account(self) -> dict[str, Any]:
         return {"id": f"28:{self.app_id}" if self.app_id else "28:referent", "name": "Referent"}
