@@ -255,6 +255,9 @@ async def test_one_pass_reaches_every_member_on_their_own_platform(tmp_path: Pat
         dms = Counter(str(p["channel"]) for p in posts if str(p["channel"]).startswith("D"))
         assert dms == {"D" + u.id[1:]: 1 for u in SLACK_SILENT}, dms
         assert [p["channel"] for p in posts if not str(p["channel"]).startswith("D")] == [SLACK_CHANNEL]
+        for user in SLACK_SILENT:  # each greeted by name, in their own DM
+            [dm] = [p for p in posts if p["channel"] == "D" + user.id[1:]]
+            assert user.real_name.split()[0] in str(dm.get("text")), dm
         # Slack was asked about the e-mails it might know, never about the Teams members'.
         looked_up = {str(p["email"]) for p in api.params("users.lookupByEmail")}
         assert looked_up == {u.email for u in SLACK_SILENT} | {UNKNOWN_EMAIL[2]}, looked_up
@@ -272,6 +275,10 @@ async def test_one_pass_reaches_every_member_on_their_own_platform(tmp_path: Pat
             assert conversation["channelData"] == {"tenant": {"id": TENANT}}
             assert conversation["bot"]["id"] == scenario.bot_id
             assert per_conversation[conversation["id"]] == 1
+        for user in [*INSTALLED, *IN_TEAM, JOINED_LATER, UPN_ONLY]:
+            chat = created[user.id]["id"] if user.id in created else scenario.personal_conversation_id(user)
+            [reminder] = [a for a in sent if a.conversation_id == chat]
+            assert user.name.split()[0] in reminder.text, reminder.text
         assert per_conversation[scenario.channel_id] == 1  # the summary
         assert sum(per_conversation.values()) == 6 + 1
 
