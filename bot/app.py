@@ -17,13 +17,6 @@ log = logging.getLogger(__name__)
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 LINK_GONE = "Lenken er ugyldig, trukket tilbake eller utløpt. / The link is invalid, revoked or expired."
 
-MIME = {
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
 async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME_KEY]
     try:

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3978, help="port (default 3978)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
 
-    demo = sub.add_parser("demo", help="run the whole story offline and write the draft as md, html, docx")
+    demo = sub.add_parser(
+        "demo", help="run the whole story offline; write the draft (md, html, docx, pdf) and the archive zip"
+    )
     demo.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the draft files (default out/)"
     )
@@ -65,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--latest", action="store_true", help="the most recent meeting by start time")
     which.add_argument("meeting", nargs="?", type=int, help="meeting id")
     referat.add_argument("--group", default=None, help="with --latest: only this group")
-    referat.add_argument("--format", choices=["md", "html", "docx"], default="md")
+    referat.add_argument("--format", choices=["md", "html", "docx", "pdf"], default="md")
+    referat.add_argument(
+        "--archive",
+        action="store_true",
+        help="write the archive bundle instead: one zip with the PDF/A, the .docx and metadata.json",
+    )
     referat.add_argument("--locale", choices=["nb", "en"], default=None, help="default: the group's")
     referat.add_argument("-o", "--output", type=Path, required=True, help="file to write ('-' for stdout)")
 
@@ -124,7 +131,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
 
 
 async def _referat(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.referat import compile_draft
+    from handlers.referat import ArchiveBundle, RenderedDraft, compile_archive, compile_draft
     from storage.db import Database
     from storage.repositories.referat import latest_meeting_id
 
@@ -140,7 +147,13 @@ async def _referat(settings: Settings, args: argparse.Namespace) -> int:
                 where = f" in group {args.group!r}" if args.group else ""
                 print(f"referent: no meetings{where}", file=sys.stderr)
                 return 1
-        draft = await compile_draft(db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC))
+        draft: RenderedDraft | ArchiveBundle | None
+        if args.archive:
+            draft = await compile_archive(db, meeting_id, locale=args.locale, now=datetime.now(UTC))
+        else:
+            draft = await compile_draft(
+                db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC)
+            )
     finally:
         await db.close()
     if draft is None:

@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.models import Meeting
 from storage.repositories import app_keys
 
-FORMATS = ("md", "html", "docx")
+FORMATS = ("md", "html", "docx", "pdf")
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 
 

@@ -254,6 +254,21 @@ async def _thread_reply(event: ChatEvent, ctx: HandlerContext) -> Reply:
     return await _in_scope(event, ctx, save, unresolved=SILENT)
 
 
+async def _thread_change(
+    event: ChatEvent, ctx: HandlerContext, body: Callable[[Scope], Awaitable[Reply]]
+) -> Reply:
+    """An edit or deletion in a thread changes a round-table post only in a collection thread
+    (no other thread holds one); any other thread is answered SILENT from the read cache, without
+    taking the write queue or recording the event."""
+    if event.thread_ref:
+        message = await message_repo.cached_message(
+            ctx.db, platform_of(event), event.workspace_id, event.channel_id, event.thread_ref
+        )
+        if message is None or message.purpose != message_repo.COLLECTION:
+            return SILENT
+    return await _in_scope(event, ctx, body, unresolved=SILENT)
+
+
 async def _form_submit(event: ChatEvent, ctx: HandlerContext) -> Reply:
     form_id = event.form_values.get("form_id", "")
     values = {k: v for k, v in event.form_values.items() if k != "form_id"}
@@ -267,9 +282,9 @@ async def _handle(event: ChatEvent, ctx: HandlerContext) -> Reply:
     if kind == EventKind.THREAD_REPLY:
         return await _thread_reply(event, ctx)
     if kind == EventKind.MESSAGE_EDITED:
-        return await _in_scope(event, ctx, round_cmd.edit_post, unresolved=SILENT)
+        return await _thread_change(event, ctx, round_cmd.edit_post)
     if kind == EventKind.MESSAGE_DELETED:
-        return await _in_scope(event, ctx, round_cmd.delete_post, unresolved=SILENT)
+        return await _thread_change(event, ctx, round_cmd.delete_post)
     if kind == EventKind.POLL_VOTE:
         return await _in_scope(event, ctx, lambda scope: polls.vote(scope, ctx))
     if kind == EventKind.FORM_SUBMIT:

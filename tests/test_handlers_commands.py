@@ -149,6 +149,11 @@ async def test_help_is_role_aware_and_in_the_users_language(db: Database) -> Non
     topic = await bot.say("hjelp runde", as_=KARI)
     assert topic.ok and "runde [tekst | ingen]" in topic.text
     assert "runde [text | ingen]" in (await bot.say("runde hjelp", as_=KARI, **EN)).text
+    # A mistyped topic gets the command it most likely meant.
+    typo = await bot.say("hjelp runnde", as_=KARI)
+    assert not typo.ok and "«runnde»" in typo.text and "Mente du `runde`?" in typo.text
+    assert "Did you mean `oppfolging`?" in (await bot.say("help oppfolgng", as_=KARI, **EN)).text
+    assert "Mente du" not in (await bot.say("hjelp xyzzy", as_=KARI)).text
 
 
 async def test_referat_in_markdown_with_links(db: Database) -> None:
@@ -172,6 +177,21 @@ async def test_referat_docx_and_html(db: Database) -> None:
     bot.links.public_url = None
     html_file = await bot.say("referat html", as_=KARI)
     assert html_file.ok and html_file.files and html_file.files[0].mime_type.startswith("text/html")
+
+
+async def test_referat_pdf_comes_as_a_file_and_a_link(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    await bot.say("runde Nytt fra Ås og Ørje", as_=KARI)
+    pdf = await bot.say("referat pdf", as_=KARI)
+    assert pdf.ok and "PDF/A" in pdf.text
+    [attachment] = pdf.files
+    assert attachment.filename.endswith(".pdf") and attachment.mime_type == "application/pdf"
+    assert attachment.content.startswith(b"%PDF-")
+    # Teams cannot take a bot's file in a channel: the signed link is what it shows
+    assert [link.url.rsplit("/", 1)[1] for link in pdf.links] == ["1.pdf?locale=nb"]
+    english = await bot.say("minutes pdf", as_=KARI, **EN)
+    assert english.ok and "PDF/A" in english.text and english.links[0].label == "Download the draft (PDF/A)"
 
 
 async def test_referat_for_a_date_without_a_meeting(db: Database) -> None:
@@ -232,3 +252,16 @@ async def test_garbage_never_raises(db: Database) -> None:
             ctx,
         )
         assert isinstance(reply.text, str)
+
+
+async def test_an_impossible_date_names_the_accepted_formats(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("mote frist 31.02.2026", as_=SARA)
+    assert not reply.ok
+    assert "«31.02.2026» er ikke en dag som finnes." in reply.text
+    assert "20.01.2026, 20.01.26, 5.1.2026, 20.01" in reply.text
+    english = await bot.say("oppfolging Send the memo frist 31.02", as_=KARI, **EN)
+    assert "«31.02» is not a day that exists." in english.text and "20.01.2026" in english.text
+    unreadable = await bot.say("mote frist snart", as_=SARA)
+    assert "Jeg forstår ikke datoen «snart». Jeg leser datoer som 20.01.2026" in unreadable.text

@@ -176,6 +176,26 @@ async def test_editing_and_deleting_a_thread_reply(db: Database) -> None:
     assert (await bot.delete("m1", as_=KARI)).text == ""
 
 
+async def test_edits_and_deletes_in_other_threads_are_not_ours(db: Database) -> None:
+    """Outside the collection thread an edit or a delete is answered silently from the read
+    cache: nothing changes and the event is not recorded. In the collection thread the same
+    events change the post and are recorded, in the handler's transaction."""
+    bot = TranscriptBot(db)
+    await seed(bot)
+    ref = await _collection_ref(db)
+    await bot.reply_in_thread("Først", ref, as_=KARI, message_ref="m1")
+    assert (await bot.edit("m1", "Annen tråd", as_=KARI, thread_ref="t-other", event_id="EvA")).text == ""
+    assert (await bot.delete("m1", as_=KARI, thread_ref="t-other", event_id="EvB")).text == ""
+    assert (await rows(db, Submission))[0].text == "Først"
+    assert await count(db, ProcessedEvent) == 0
+    assert (await bot.edit("m1", "Rettet", as_=KARI, thread_ref=ref, event_id="EvC")).ok
+    assert (await rows(db, Submission))[0].text == "Rettet"
+    assert await count(db, ProcessedEvent) == 1
+    assert (await bot.delete("m1", as_=KARI, thread_ref=ref, event_id="EvD")).ok
+    assert await count(db, Submission) == 0
+    assert await count(db, ProcessedEvent) == 2
+
+
 async def test_a_redelivered_thread_reply_is_stored_once(db: Database) -> None:
     bot = TranscriptBot(db)
     await seed(bot)

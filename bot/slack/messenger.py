@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
+from cachetools import LRUCache, TLRUCache
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -84,7 +84,6 @@ class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         return wait is None or wait <= self.max_wait_seconds
 
 
-
 def retry_handlers() -> list[AsyncRetryHandler]:
     return [
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -121,33 +120,41 @@ def delivery_error(exc: Exception, what: str) -> DeliveryError:
     return DeliveryError(f"{what}: {type(exc).__name__}: {exc}")
 
 
+def _time_to_use(_user_id: str, entry: tuple[float, SlackUser | None], now: float) -> float:
+    """When a user directory entry expires: its own lifetime after it was stored."""
+    return now + entry[0]
+
+
 TRANSIENT = (SlackApiError, SlackRequestError, aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class UserDirectory:
-    """users.info (with e-mail and locale), cached, with concurrent lookups of one user merged."""
+    """users.info (with e-mail and locale), cached, with concurrent lookups of one user merged.
+
+    Known users are kept for `ttl_seconds`, users Slack does not know for five minutes (in one
+    cachetools TLRUCache, which takes a lifetime per entry); the least recently used go first
+    when it is full. DM channel ids never change, so they are only bounded (an LRUCache)."""
 
     def __init__(
         self, client: AsyncWebClient, *, ttl_seconds: float = 3600.0, max_size: int = 20_000
     ) -> None:
         self._client = client
         self._ttl = ttl_seconds
-        self._max = max_size
-        self._cache: OrderedDict[str, tuple[float, SlackUser | None]] = OrderedDict()
+        # user id → (lifetime, user or None); the lifetime rides along so `ttu` can read it.
+        self._cache: TLRUCache[str, tuple[float, SlackUser | None]] = TLRUCache(
+            maxsize=max_size, ttu=_time_to_use, timer=time.monotonic
+        )
         self._inflight: dict[str, asyncio.Future[SlackUser | None]] = {}
-        self._dm_channels: dict[str, str] = {}
+        self._dm_channels: LRUCache[str, str] = LRUCache(maxsize=max_size)
 
     def cached(self, user_id: str) -> SlackUser | None:
         hit = self._cache.get(user_id)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        return None
+        return hit[1] if hit is not None else None
 
     async def get(self, user_id: str) -> SlackUser | None:
         """The user, or None when Slack does not know them or cannot be asked right now."""
         hit = self._cache.get(user_id)
-        if hit is not None and hit[0] > time.monotonic():
-            self._cache.move_to_end(user_id)
+        if hit is not None:
             return hit[1]
         pending = self._inflight.get(user_id)
         if pending is not None:
@@ -184,10 +191,7 @@ class UserDirectory:
         return user
 
     def _remember(self, user_id: str, user: SlackUser | None, ttl: float | None = None) -> None:
-        self._cache[user_id] = (time.monotonic() + (ttl if ttl is not None else self._ttl), user)
-        self._cache.move_to_end(user_id)
-        while len(self._cache) > self._max:
-            self._cache.popitem(last=False)
+        self._cache[user_id] = (ttl if ttl is not None else self._ttl, user)
 
     async def by_email(self, email: str) -> str:
         """users.lookupByEmail → user id. Raises NotFound when the workspace has nobody with that

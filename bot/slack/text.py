@@ -9,6 +9,7 @@ reads member text as markup, and a literal `@channel` is kept from being read as
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def unescape(text: str) -> str:
 
 def escape(text: str) -> str:
     """Escape `&`, `<`, `>` so Slack shows them as typed and never reads them as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)
 
 
 def defang(text: str) -> str:

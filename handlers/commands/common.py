@@ -149,10 +149,13 @@ async def contacts(scope: Scope) -> str:
     return join_names(names, scope.locale) if names else t(scope.locale, "common.secretariat_fallback")
 
 
-async def closed_reply(scope: Scope, meeting: Meeting) -> Reply:
-    """Submissions refused: says that it is closed, since when, and who to contact."""
+async def closed_reply(scope: Scope, meeting: Meeting, *, change: bool = False) -> Reply:
+    """Submissions refused: says that it is closed, since when, and who to contact. `change`:
+    an edit or deletion of what was posted before, which stays in the referat as it was."""
     params = {"meeting": meeting_label(scope, meeting), "deadline": deadline_text(scope, meeting)}
     key = "closed.closed" if meeting.status == MeetingStatus.CLOSED else "closed.deadline"
+    if change:
+        key = "closed.change_closed" if meeting.status == MeetingStatus.CLOSED else "closed.change_deadline"
     parts = [t(scope.locale, key, **params)]
     if scope.is_secretariat:
         parts.append(t(scope.locale, "closed.secretariat_hint"))

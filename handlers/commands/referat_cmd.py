@@ -1,7 +1,8 @@
-"""`referat [md|html|docx] [DD.MM.YYYY]`: the draft of the managed (or dated) meeting.
+"""`referat [md|html|docx|pdf] [DD.MM.YYYY]`: the draft of the managed (or dated) meeting.
 
 Markdown comes in chat with links to the HTML page and the Word file (when a public URL is
-configured); docx comes as a file; html as a signed link, or as a file when there is no URL.
+configured); docx and pdf come as a file (on Teams, which cannot take a bot's file in a channel,
+the pdf as a signed link); html as a signed link, or as a file when there is no URL.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ REFERAT = command(
     "referat",
     slash="/referat",
     aliases=("minutes",),
-    usage_nb="referat [md|html|docx] [DD.MM.YYYY]",
-    usage_en="referat [md|html|docx] [DD.MM.YYYY]",
+    usage_nb="referat [md|html|docx|pdf] [DD.MM.YYYY]",
+    usage_en="referat [md|html|docx|pdf] [DD.MM.YYYY]",
     summary_nb="Utkast til referat fra siste (eller et datert) møte",
     summary_en="Draft minutes of the current (or a dated) meeting",
     role="member",
@@ -32,7 +33,12 @@ REFERAT = command(
     position=10,
 )
 
-_LINK_KEYS = {"html": "referat.link_html", "docx": "referat.link_docx", "md": "referat.link_md"}
+_LINK_KEYS = {
+    "html": "referat.link_html",
+    "docx": "referat.link_docx",
+    "md": "referat.link_md",
+    "pdf": "referat.link_pdf",
+}
 
 
 async def _meeting(cmd: Referat, scope: Scope) -> Meeting | Reply:
@@ -87,5 +93,11 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
             text=t(scope.locale, "referat.docx", meeting=label),
             files=(attachment,),
             links=_links(scope, ctx, meeting, ("html",)),
+        )
+    if cmd.fmt == "pdf":
+        return Reply(
+            text=t(scope.locale, "referat.pdf", meeting=label),
+            files=(attachment,),
+            links=_links(scope, ctx, meeting, ("pdf",)),
         )
     return Reply(text=t(scope.locale, "referat.html_file", meeting=label), files=(attachment,))

@@ -223,7 +223,7 @@ async def edit_post(scope: Scope) -> Reply:
     if meeting is None or meeting.group_id != scope.group.id:
         return SILENT
     if not is_collecting(scope, meeting):
-        return await closed_reply(scope, meeting)
+        return await closed_reply(scope, meeting, change=True)
     if not event.text.strip():
         return await delete_post(scope)
     text = member_text(scope, event.text)
@@ -236,7 +236,9 @@ async def edit_post(scope: Scope) -> Reply:
 
 
 async def delete_post(scope: Scope) -> Reply:
-    """A deleted thread reply leaves the referat too, even after the deadline: it is gone in chat."""
+    """A deleted thread reply leaves the referat too, while collection is open. After the
+    deadline it is refused like an edit, and told plainly: what stood at the deadline is what
+    the secretariat works from (`data slett` still removes a member's own text)."""
     event = scope.event
     if not event.message_ref:
         return SILENT
@@ -246,6 +248,8 @@ async def delete_post(scope: Scope) -> Reply:
     meeting = await meeting_repo.get_meeting(scope.session, submission.meeting_id)
     if meeting is None or meeting.group_id != scope.group.id:
         return SILENT
+    if not is_collecting(scope, meeting):
+        return await closed_reply(scope, meeting, change=True)
     await scope.session.delete(submission)
     await scope.session.flush()
     return answer(scope, "round.deleted", meeting=meeting_label(scope, meeting))
