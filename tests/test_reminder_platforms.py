@@ -330,6 +330,7 @@ async def test_the_draft_box_lists_unreachable_members_with_why(sqlite_db: Datab
             "no e-mail on the roster",
         ),
     ):
+        # (The PDF is for the archive: like a printed page, it never carries the box.)
         for fmt in ("md", "html", "docx"):
             draft = await compile_draft(sqlite_db, fx.meeting_id, fmt, now=now, locale=locale)  # type: ignore[arg-type]
             assert draft is not None
