@@ -196,6 +196,7 @@ async def test_another_refusal_after_a_not_found_is_a_failure(db: Database) -> N
     report = await run_reminder_pass(world.ctx)
     assert [o.reminder.member_id for o in report.failed] == [world.ids["Eva"]]
     assert report.failed[0].detail == "teams is down"
+    assert report.failed[0].reminder.platform == "teams"  # reported where it was refused
     assert (await world.log("Eva")).state == ReminderState.FAILED
 
 

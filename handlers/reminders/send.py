@@ -138,7 +138,7 @@ class Sender:
                 # Delivered but not recorded: the claim will look stale after the timeout and the
                 # reminder may go out again. Logged loudly; the report counts it as sent.
                 log.error("reminder %s to %s sent but not recorded: %s", job.key, job.planned.recipient, exc)
-            self.report.sent.append(Outcome(_as_sent(job.planned, target), ref, claim.attempt))
+            self.report.sent.append(Outcome(_on_platform(job.planned, target), ref, claim.attempt))
             return
         await self._unreachable(job, claim, writer, not_found)
 
@@ -163,11 +163,15 @@ class Sender:
             blocked = await gate.acquire(max_wait=budget)
             if blocked is not None:
                 retry_at = self.ctx.now() + timedelta(seconds=blocked)
-                await self._release(job, claim, writer, retry_at, "rate limited: waiting for Retry-After")
+                await self._release(
+                    job, claim, writer, retry_at, "rate limited: waiting for Retry-After", target
+                )
                 return None
             if time.monotonic() - claimed_at > hold_limit:
                 # Held so long that another replica may soon take it over: hand it back.
-                await self._release(job, claim, writer, self.ctx.now(), "claim held too long; released")
+                await self._release(
+                    job, claim, writer, self.ctx.now(), "claim held too long; released", target
+                )
                 return None
             tries += 1
             try:
@@ -177,21 +181,25 @@ class Sender:
             except DeliveryError as exc:
                 now = self.ctx.now()
                 if exc.permanent:
-                    await self._release(job, claim, writer, now + self.options.permanent_retry, str(exc))
+                    await self._release(
+                        job, claim, writer, now + self.options.permanent_retry, str(exc), target
+                    )
                     return None
                 if exc.retry_after is not None:
                     pause = max(0.0, float(exc.retry_after))
                     gate.retry_after(pause)
                     if tries < self.options.max_tries_in_pass:
                         continue  # the gate decides: wait the pause out, or hand the claim back
-                    await self._release(job, claim, writer, now + timedelta(seconds=pause), str(exc))
+                    await self._release(job, claim, writer, now + timedelta(seconds=pause), str(exc), target)
                     return None
-                await self._release(job, claim, writer, now + self.options.transient_retry, str(exc))
+                await self._release(job, claim, writer, now + self.options.transient_retry, str(exc), target)
                 return None
             except Exception as exc:
                 log.exception("sending reminder %s to %s failed", job.key.kind, job.planned.recipient)
                 error = f"{type(exc).__name__}: {exc}"
-                await self._release(job, claim, writer, self.ctx.now() + self.options.transient_retry, error)
+                await self._release(
+                    job, claim, writer, self.ctx.now() + self.options.transient_retry, error, target
+                )
                 return None
 
     async def _unreachable(
@@ -212,17 +220,24 @@ class Sender:
         )
 
     async def _release(
-        self, job: Job, claim: repo.Claim, writer: LogWriter, retry_at: datetime, error: str
+        self,
+        job: Job,
+        claim: repo.Claim,
+        writer: LogWriter,
+        retry_at: datetime,
+        error: str,
+        target: DirectTarget | None = None,
     ) -> None:
         try:
             await writer.failed(claim, retry_at, error)
         except Exception as exc:  # the claim stays and is retried after the timeout
             log.error("could not release reminder %s: %s", job.key, exc)
-        self.report.failed.append(Outcome(job.planned, error, claim.attempt))
+        # Reported on the platform that refused (a later one, after a "not found").
+        self.report.failed.append(Outcome(_on_platform(job.planned, target), error, claim.attempt))
 
 
-def _as_sent(planned: PlannedReminder, target: DirectTarget | None) -> PlannedReminder:
-    """The reminder as it went out: on the platform that knew the member."""
+def _on_platform(planned: PlannedReminder, target: DirectTarget | None) -> PlannedReminder:
+    """The reminder as it went out (or was refused): on the platform of that target."""
     if target is None or target.platform == planned.platform:
         return planned
     return replace(planned, platform=target.platform, address=target.user_id or target.email or "")
