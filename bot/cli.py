@@ -183,11 +183,23 @@ async def _referat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> int:
+    """Exit status: 0 the pass ran (unreachable members included), 1 sends still failed after
+    their retries (or the database could not be reached: nothing was sent), 2 a configuration
+    error (usage errors are argparse's 2)."""
+    from sqlalchemy.exc import ArgumentError
+
     from bot.runtime import Runtime
     from bot.scheduler import remind_command
+    from bot.teams.adapter import check_configuration
     from bot.wiring import register_messengers
+    from storage.db import is_retryable
 
-    runtime = Runtime(settings)
+    try:
+        check_configuration(settings)
+        runtime = Runtime(settings)
+    except (ValueError, ArgumentError, ImportError) as exc:  # TeamsConfigError is a ValueError
+        print(f"referent: configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             await runtime.db.migrate()
@@ -195,6 +207,11 @@ async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> in
             await runtime.links.load_key(runtime.db)  # the secretariat's notice links the draft
         register_messengers(runtime)
         return await remind_command(runtime, now, dry_run)
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        print(f"referent: the database is unavailable, nothing was sent: {exc}", file=sys.stderr)
+        return 1
     finally:
         await runtime.close()
 
@@ -244,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("aiosqlite", "msrest", "urllib3", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError: a setting that cannot be read
+        print(f"referent: configuration error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         return _serve(settings, args.host, args.port, not args.no_scheduler)
     if args.command == "demo":

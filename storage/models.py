@@ -121,6 +121,9 @@ class ReminderState(enum.StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # Found on none of the group's platforms (or no e-mail to look up): like `failed`, it may be
+    # claimed again from `claimed_at` (the person may join a platform), but it is no failure.
+    UNREACHABLE = "unreachable"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:

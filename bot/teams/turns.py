@@ -31,8 +31,9 @@ from bot.teams.cards import (
 )
 from bot.teams.connector import BotConnectorClient
 from bot.teams.files import fetch_file_attachments, file_attachments
-from bot.teams.messenger import PLATFORM, address_activity
+from bot.teams.messenger import PLATFORM, TeamsMessenger, address_activity
 from handlers.commands.invitation_cmd import wants_attachments
+from handlers.directory import DirectoryEntry, link_by_email
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.i18n import t
 from handlers.ports import DeliveryError
@@ -128,7 +129,14 @@ class TeamsTurns:
             await self.send_reply(activity, reply, thread_only=True)
 
     async def on_installed(self, activity: Mapping[str, Any]) -> None:
-        """The bot was added to a team, channel or chat: remember where, and say how to set up."""
+        """The bot was added to a team, channel or chat: remember where, and say how to set up.
+        Added to a team, it reads the team's member list (after answering) to link roster members
+        by e-mail; installed by someone for themselves, it looks that person up at once."""
+        address = ta.address_of(activity)
+        if address.is_direct:
+            await self._link_installer(activity, address)
+        elif address.team_id:
+            self.runtime.spawn(self._read_team(address), name="teams-team-members")
         reply = await self._handle(self._with_references(activity, ta.installed_event(activity)))
         if not reply.text and not reply.poll and not reply.form:
             return
@@ -142,6 +150,60 @@ class TeamsTurns:
                     address_activity(out, reference, address.channel_id),
                 )
             )
+
+    # -- linking members who never wrote -------------------------------------------------------
+
+    def _messenger(self) -> TeamsMessenger | None:
+        messenger = self.runtime.messengers.for_platform(PLATFORM)
+        return messenger if isinstance(messenger, TeamsMessenger) else None
+
+    async def _read_team(self, address: ta.TeamsAddress) -> None:
+        """The team's members (GET …/pagedmembers): link the roster members among them."""
+        messenger = self._messenger()
+        if messenger is None or not address.team_id or not address.tenant_id:
+            return
+        try:
+            await messenger.sync_team(
+                address.service_url,
+                address.tenant_id,
+                address.team_id,
+                {"id": address.bot_id, "name": address.bot_name},
+            )
+        except DeliveryError as exc:
+            log.warning("member list of team %s unavailable: %s", address.team_id, exc)
+        except Exception:  # storage down: the next reminder pass reads the list again
+            log.exception("linking the members of team %s failed", address.team_id)
+
+    async def _link_installer(self, activity: Mapping[str, Any], address: ta.TeamsAddress) -> None:
+        """A personal install: look the installer up (GET …/members/{id}) and link them to the
+        roster by e-mail or UPN, so their first reminder goes to this chat."""
+        sender = activity.get("from") if isinstance(activity.get("from"), dict) else None
+        sender_id = ta._str(sender.get("id")) if sender else ""
+        if not sender or not sender_id or ta.is_from_bot(activity) or not address.tenant_id:
+            return
+        aad, email = await self.member_info(address, sender_id)
+        if not email:
+            return
+        entry = DirectoryEntry(aad or ta.user_key_id(sender), ta._str(sender.get("name")), (email,))
+        try:
+            await link_by_email(self.runtime.db, PLATFORM, address.tenant_id, [entry])
+        except Exception:
+            log.exception("linking the Teams user who installed the app failed")
+
+    async def _link_joined(self, address: ta.TeamsAddress, joined: list[dict[str, Any]]) -> None:
+        """People added to a team: look each up (e-mail, UPN) and link the roster members."""
+        entries = []
+        for account in joined:
+            aad, email = await self.member_info(address, ta._str(account.get("id")))
+            if email:
+                entries.append(
+                    DirectoryEntry(aad or ta.user_key_id(account), ta._str(account.get("name")), (email,))
+                )
+        if entries:
+            try:
+                await link_by_email(self.runtime.db, PLATFORM, address.tenant_id, entries)
+            except Exception:
+                log.exception("linking the members added to team %s failed", address.team_id)
 
     async def on_card_action(self, activity: Mapping[str, Any]) -> dict[str, Any]:
         """`adaptiveCard/action` (Action.Execute): returns the invoke answer's body."""
@@ -361,7 +423,16 @@ class TeamsTurns:
         return dataclasses.replace(event, record=references) if references is not None else event
 
     async def remember(self, activity: Mapping[str, Any]) -> None:
-        """Store the conversation references of an activity no handler sees (members added)."""
+        """Store the conversation references of an activity no handler sees (members added), and
+        link the people who joined a team to the roster (after answering)."""
+        address = ta.address_of(activity)
+        joined = [
+            m
+            for m in activity.get("membersAdded") or ()
+            if isinstance(m, dict) and ta._str(m.get("id")) and ta._str(m.get("id")) != address.bot_id
+        ]
+        if joined and address.team_id and address.tenant_id:
+            self.runtime.spawn(self._link_joined(address, joined), name="teams-members-joined")
         references = self._new_references(activity)
         if references is None:
             return

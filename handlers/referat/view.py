@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 
 from handlers.agenda import date_in_title, is_any_other, round_table_title
-from handlers.i18n import normalise_locale
+from handlers.i18n import normalise_locale, platform_names
 from handlers.referat.blocks import Text, one_line, parse_text
 from handlers.referat.deadline import collection_open, group_zone, submission_deadline
+from handlers.reminders.report import NOT_FOUND, parse_unreachable
 from storage.models import (
     AgendaItem,
     AgendaKind,
@@ -170,11 +171,20 @@ class FollowUpView:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreachableView:
+    name: str  # "Navn (Organisasjon)"
+    why: str  # "ikke funnet i Slack eller Teams", "ingen e-post i deltakerlisten"
+
+
+@dataclass(frozen=True, slots=True)
 class DraftBoxView:
     title: str
     summary: str  # "Har ikke levert ... (3 av 40):" or "Alle har levert ..."
     missing: tuple[str, ...]
     deadline: str
+    # Of the missing, those reminders cannot reach, and why; with its heading ("" when none).
+    unreachable: tuple[UnreachableView, ...] = ()
+    unreachable_title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,7 +593,7 @@ def _compiled(data: ReferatData, labels: Labels, clock: Clock, now: datetime, fi
 
 
 def _draft_box(
-    data: ReferatData, people: _People, labels: Labels, clock: Clock, now: datetime
+    data: ReferatData, people: _People, labels: Labels, clock: Clock, now: datetime, lang: str
 ) -> DraftBoxView | None:
     """Who still owes a round-table entry, while collection is open; None once it is closed."""
     meeting, group = data.meeting, data.group
@@ -613,12 +623,41 @@ def _draft_box(
     summary = labels["box_all_in"] if expected else labels["box_no_roster"]
     if missing:
         summary = labels["box_missing"].format(count=len(missing), total=len(expected))
+    unreachable = _unreachable(data, people, labels, missing, lang)
     return DraftBoxView(
         title=labels["box_title"],
         summary=summary,
         missing=tuple(people.with_org(m.id) for m in missing),
         deadline=labels["box_deadline"].format(when=clock.moment(deadline), left=left),
+        unreachable=unreachable,
+        unreachable_title=labels["box_unreachable"].format(count=len(unreachable)) if unreachable else "",
     )
+
+
+def _unreachable(
+    data: ReferatData, people: _People, labels: Labels, missing: list[Member], lang: str
+) -> tuple[UnreachableView, ...]:
+    """Of the members still missing, those the reminders cannot reach: found on none of the
+    group's platforms (as the reminder log recorded), or with no e-mail on the roster and no
+    chat identity to reach them by."""
+    found: list[UnreachableView] = []
+    for member in missing:
+        reason = data.unreachable.get(member.id)
+        if reason is not None:
+            code, about = parse_unreachable(reason)
+            if code == NOT_FOUND:
+                names = platform_names(about, lang)
+                why = labels["unreachable_not_found"].format(
+                    platforms=names or labels["unreachable_any_platform"]
+                )
+            else:
+                why = labels["unreachable_no_email"]
+        elif not member.email and member.id not in data.linked:
+            why = labels["unreachable_no_email"]
+        else:
+            continue
+        found.append(UnreachableView(people.with_org(member.id), why))
+    return tuple(found)
 
 
 def build_view(
@@ -696,7 +735,7 @@ def build_view(
         any_other=any_other,
         next_meeting=next_meeting,
         closing=labels["closing"],
-        draft_box=None if final else _draft_box(data, people, labels, clock, now),
+        draft_box=None if final else _draft_box(data, people, labels, clock, now, lang),
         filename_stem=f"referat-{slugify(one_line(group.name))}-{local_start:%Y-%m-%d}",
     )
 

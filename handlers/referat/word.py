@@ -380,6 +380,10 @@ def _draft_box(w: _Writer, v: ReferatView) -> None:
     w.text("Sekretariatsboks", box.summary)
     if box.missing:
         w.text("Sekretariatsboks", ", ".join(box.missing))
+    if box.unreachable:
+        w.text("Sekretariatsboks", box.unreachable_title)
+        for person in box.unreachable:
+            w.text("Sekretariatsboks", f"{person.name}: {person.why}")
     w.text("Sekretariatsboks", box.deadline)
 
 

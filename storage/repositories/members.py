@@ -92,6 +92,31 @@ async def by_email(session: AsyncSession, group_id: int, email: str | None) -> M
     return (await session.execute(stmt)).scalars().first()
 
 
+async def unlinked_by_email(
+    session: AsyncSession, group_ids: Sequence[int], platform: str, emails: Sequence[str]
+) -> list[Member]:
+    """Roster members of these groups whose e-mail is one of `emails` (lower-case) and who have
+    no identity on this platform yet: the ones a platform's member list can link."""
+    if not group_ids or not emails:
+        return []
+    linked = select(PlatformIdentity.member_id).where(PlatformIdentity.platform == Platform(platform))
+    found: list[Member] = []
+    wanted = sorted(set(emails))
+    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+        stmt = (
+            select(Member)
+            .where(
+                Member.group_id.in_(group_ids),
+                Member.on_roster.is_(True),
+                func.lower(Member.email).in_(wanted[start : start + 500]),
+                Member.id.not_in(linked),
+            )
+            .order_by(Member.id)
+        )
+        found.extend((await session.execute(stmt)).scalars())
+    return found
+
+
 async def memberships(
     session: AsyncSession,
     group_ids: Sequence[int],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,6 +24,7 @@ from storage.models import (
     Group,
     Meeting,
     Member,
+    PlatformIdentity,
     Poll,
     PollOption,
     ReferatFinal,
@@ -31,6 +32,7 @@ from storage.models import (
     Vote,
 )
 from storage.repositories.groups import group_by_name
+from storage.repositories.reminders import unreachable_members
 from storage.zones import zone_or_default
 
 _T = TypeVar("_T")
@@ -56,6 +58,10 @@ class ReferatData:
     # each with the meeting it came from, oldest first.
     carried: tuple[tuple[FollowUp, Meeting], ...] = ()
     final_frozen_at: datetime | None = None  # when `referat endelig` froze this meeting's referat
+    # Members the meeting's reminders found on no platform: member id → the reason the reminder
+    # log recorded (handlers/reminders/report.py's "<code>:<about>").
+    unreachable: dict[int, str] = field(default_factory=dict)
+    linked: frozenset[int] = frozenset()  # members with a chat identity on some platform
 
     @property
     def roster(self) -> list[Member]:
@@ -133,7 +139,15 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
         .where(AgendaItem.meeting_id == meeting.id)
         .order_by(AgendaItem.position, AgendaItem.id),
     )
-    members_t = await _all(session, select(Member).where(Member.group_id == group.id).order_by(Member.id))
+    # With each member, whether a chat identity links them (for the unreachable in the draft box).
+    has_identity = exists().where(PlatformIdentity.member_id == Member.id)
+    member_rows = (
+        await session.execute(
+            select(Member, has_identity).where(Member.group_id == group.id).order_by(Member.id)
+        )
+    ).all()
+    members_t = tuple(member for member, _ in member_rows)
+    linked = frozenset(member.id for member, identified in member_rows if identified)
     submissions_t = await _all(
         session,
         select(Submission)
@@ -179,6 +193,8 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
         next_meeting=following,
         carried=carried,
         final_frozen_at=frozen_at,
+        unreachable=await unreachable_members(session, meeting.id),
+        linked=linked,
     )
 
 

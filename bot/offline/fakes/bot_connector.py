@@ -105,6 +105,10 @@ class FakeBotConnector:
         response_delay: float = 0.0,
     ) -> None:
         self.members: list[FakeTeamsUser] = list(members)
+        # Teams with their own member list (GET /v3/conversations/{teamId}/pagedmembers answers
+        # with those); any other conversation lists every member, as a small tenant would.
+        self.teams: dict[str, list[FakeTeamsUser]] = {}
+        self.member_list_reads: list[str] = []  # conversation ids whose member list was read
         self.tenant_id = tenant_id
         self.record = record
         self.response_delay = response_delay
@@ -119,6 +123,7 @@ class FakeBotConnector:
         self.activity_count = 0
         self.throttled = 0
         self._throttle_remaining = 0
+        self._list_throttle_remaining = 0
         self._throttle_retry_after = 1.0
         self._ids = itertools.count(1_768_900_000_000)
         self._conversation_ids = itertools.count(1)
@@ -136,14 +141,36 @@ class FakeBotConnector:
         self._throttle_remaining = count
         self._throttle_retry_after = retry_after
 
-    def add_member(self, user: FakeTeamsUser) -> None:
-        self.members.append(user)
+    def throttle_member_lists(self, count: int, retry_after: float = 1.0) -> None:
+        """Answer the next `count` member-list reads (…/members, …/pagedmembers) with 429."""
+        self._list_throttle_remaining = count
+        self._throttle_retry_after = retry_after
+
+    def add_member(self, user: FakeTeamsUser, *, team: str | None = None) -> None:
+        """A user the connector knows; with `team`, also on that team's member list."""
+        if user not in self.members:
+            self.members.append(user)
+        if team is not None:
+            roster = self.teams.setdefault(team, [])
+            if user not in roster:
+                roster.append(user)
+
+    def add_team(self, team_id: str, members: Iterable[FakeTeamsUser] = ()) -> None:
+        """A team with its own member list (users are added to the connector as well)."""
+        self.teams.setdefault(team_id, [])
+        for user in members:
+            self.add_member(user, team=team_id)
+
+    def _roster(self, conversation_id: str) -> list[FakeTeamsUser]:
+        base = conversation_id.split(";messageid=")[0]
+        return self.teams.get(base, self.members)
 
     def reset(self) -> None:
         self.sent.clear()
         self.log.clear()
         self.created_conversations.clear()
         self.member_lookups.clear()
+        self.member_list_reads.clear()
 
     def activities(self, conversation_id: str | None = None) -> list[RecordedActivity]:
         """What the bot sent, oldest first; for one conversation (thread suffix ignored) or all."""
@@ -371,6 +398,8 @@ class FakeBotConnector:
         member_id = request.match_info["member"]
         self.member_lookups.append((request.match_info["conversation"], member_id))
         user = self._find(member_id)
+        if user is not None and user not in self._roster(request.match_info["conversation"]):
+            user = None
         if user is None:
             return web.json_response(
                 {"error": {"code": "MemberNotFoundInConversation", "message": "The member was not found."}},
@@ -378,20 +407,40 @@ class FakeBotConnector:
             )
         return web.json_response(user.as_member(self.tenant_id))
 
+    def _list_throttled(self) -> web.Response | None:
+        if self._list_throttle_remaining <= 0:
+            return None
+        self._list_throttle_remaining -= 1
+        self.throttled += 1
+        return web.json_response(
+            {"error": {"code": "TooManyRequests", "message": "Too many requests"}},
+            status=429,
+            headers={"Retry-After": f"{self._throttle_retry_after:g}"},
+        )
+
     async def _get_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
-        return web.json_response([u.as_member(self.tenant_id) for u in self.members])
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
+        roster = self._roster(request.match_info["conversation"])
+        return web.json_response([u.as_member(self.tenant_id) for u in roster])
 
     async def _get_paged_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
         try:
             size = max(1, min(500, int(request.query.get("pageSize", "100"))))
             start = int(request.query.get("continuationToken") or 0)
         except ValueError:
             return self._bad("bad paging")
-        page = self.members[start : start + size]
+        self.member_list_reads.append(request.match_info["conversation"])
+        roster = self._roster(request.match_info["conversation"])
+        page = roster[start : start + size]
         body: dict[str, Any] = {"members": [u.as_member(self.tenant_id) for u in page]}
-        if start + size < len(self.members):
+        if start + size < len(roster):
             body["continuationToken"] = str(start + size)
         return web.json_response(body)
 
