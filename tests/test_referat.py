@@ -125,7 +125,7 @@ async def test_load_orders_everything_and_uses_few_queries(db: Database) -> None
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert counts[0] == counts[1], "query count must not grow with the number of members"
-    assert counts[0] <= 12
+    assert counts[0] <= 13  # one each for the carried follow-ups and the unreachable members
 
     data = loaded[big.meeting_id]
     assert data is not None

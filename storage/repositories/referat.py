@@ -112,7 +112,7 @@ async def _work_group_polls(
 
 
 async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | None:
-    """Everything the draft shows, or None when the meeting does not exist (about ten queries,
+    """Everything the draft shows, or None when the meeting does not exist (about a dozen queries,
     however many members, posts and votes there are)."""
     frozen = (
         select(func.min(ReferatFinal.frozen_at))
