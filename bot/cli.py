@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3978, help="port (default 3978)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
+    serve.add_argument(
+        "--teams-emulator",
+        action="store_true",
+        help="serve Teams unauthenticated, for the Bot Framework Emulator (loopback only; "
+        "same as REFERENT_TEAMS_EMULATOR=1)",
+    )
 
     demo = sub.add_parser("demo", help="run the whole story offline and write the draft as md, html, docx")
     demo.add_argument(
@@ -216,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings()
     if args.command == "serve":
+        if args.teams_emulator:
+            settings = settings.model_copy(update={"teams_emulator": True})
         return _serve(settings, args.host, args.port, not args.no_scheduler)
     if args.command == "demo":
         from bot.offline.demo import run_demo

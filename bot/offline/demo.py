@@ -441,6 +441,7 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack_api.url,
         MICROSOFT_APP_ID="",
+        REFERENT_TEAMS_EMULATOR=True,  # the demo's Teams side is local and unauthenticated
         REFERENT_PUBLIC_URL=public_url,
         REFERENT_LOCALE=locale,
     )
