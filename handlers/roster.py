@@ -7,7 +7,9 @@ a byte-order mark (Excel's "CSV UTF-8"); Windows-1252 is accepted as a fallback 
 All or nothing: every row is checked before anything is written, and the write is one
 transaction, so a bad row (reported with its line number) leaves the database as it was.
 Re-importing updates members by e-mail, or by name when a row has no e-mail, instead of
-duplicating them.
+duplicating them. A name matches only an earlier roster row, never a member who joined from chat
+under a display name: chat identities are linked by e-mail only (handlers/identity.py), so a role
+in the file never passes to a look-alike.
 """
 
 from __future__ import annotations
@@ -275,10 +277,14 @@ async def import_roster(db: Database, source: Path | str, group_name: str) -> Ro
         for row in rows:
             member = by_email.get(row.email) if row.email else None
             if member is None:
+                # Only an earlier roster row is matched by name (to update it): never a member
+                # made from a chat display name, so no role passes to a look-alike.
                 same_name = [
                     m
                     for m in members
-                    if fold(m.name) == fold(row.name) and (m.email is None or row.email is None)
+                    if m.on_roster
+                    and fold(m.name) == fold(row.name)
+                    and (m.email is None or row.email is None)
                 ]
                 if len(same_name) > 1:
                     raise RosterError(

@@ -131,3 +131,32 @@ async def test_a_member_who_joined_by_posting_is_taken_onto_the_roster(db: Datab
 async def test_the_demo_roster_imports(db: Database) -> None:
     result = await import_roster(db, ROOT / "bot" / "offline" / "demo_data" / "roster.csv", "Demo")
     assert result.created == result.total > 10
+
+
+async def test_a_chat_look_alike_never_gets_a_role_by_name(db: Database) -> None:
+    """Someone who joined from chat under the display name "Siv Sjef" is not the roster's Siv Sjef:
+    a row without e-mail creates her anew, so the role in the file stays with the roster row."""
+    from storage.models import PlatformIdentity
+    from tests.transcript import Person, TranscriptBot, seed
+
+    bot = TranscriptBot(db)
+    await seed(bot)
+    await bot.say("runde Hei", as_=Person("U-LOOKALIKE", "Siv Sjef", None))
+    (look_alike,) = await rows(db, Member, Member.first_name == "Siv")
+    assert not look_alike.on_roster
+    result = await import_roster(
+        db, "Fornavn;Etternavn;Organisasjon;Rolle\nSiv;Sjef;Vestby kommune;sekretariat\n", "Næringssamarbeid"
+    )
+    assert result.created == 1
+    look_alike_now, roster_siv = await rows(db, Member, Member.first_name == "Siv")
+    assert look_alike_now.id == look_alike.id and look_alike_now.role == Role.MEMBER
+    assert roster_siv.role == Role.SECRETARIAT and roster_siv.on_roster
+    (link,) = await rows(db, PlatformIdentity, PlatformIdentity.user_id == "U-LOOKALIKE")
+    assert link.member_id == look_alike.id
+    # A second import updates the roster row by name, still not the look-alike.
+    again = await import_roster(
+        db, "Fornavn;Etternavn;Organisasjon;Rolle\nSiv;Sjef;Vestby kommune;leder\n", "Næringssamarbeid"
+    )
+    assert (again.created, again.updated) == (0, 1)
+    look_alike_now, roster_siv = await rows(db, Member, Member.first_name == "Siv")
+    assert look_alike_now.role == Role.MEMBER and roster_siv.role == Role.CHAIR

@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.slack.blocks import message_payload, modal_view, word
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory
-from bot.slack.text import to_plain_resolving
+from bot.slack.text import SlackUser, to_plain_resolving
 from handlers.dispatch import handle
 from handlers.effects import run_effects
 from handlers.events import ChatEvent, EffectKind, EventKind, Reply
@@ -73,6 +73,16 @@ class Where:
     command: str | None = None  # the command line, so a form we cannot open can be re-requested
 
 
+def is_external(team_id: str, user: SlackUser | None, user_team: str | None = None) -> bool:
+    """A Slack Connect external user: their home team (users.info `team_id`, the event's
+    `user_team`) is not the workspace the request came from, or Slack calls them a stranger."""
+    if user_team and user_team != team_id:
+        return True
+    if user is None:
+        return False
+    return user.is_stranger or bool(user.team_id and user.team_id != team_id)
+
+
 def _has_visible(reply: Reply) -> bool:
     return bool(reply.text or reply.poll or reply.buttons or reply.links or reply.form)
 
@@ -98,9 +108,11 @@ class Answers:
         slack_text: str = "",
         prefix: str = "",
         fallback_name: str = "",
+        user_team: str | None = None,
         **fields: Any,
     ) -> ChatEvent:
-        """A ChatEvent with the user resolved (users.info) and the text turned into plain text."""
+        """A ChatEvent with the user resolved (users.info) and the text turned into plain text.
+        `user_team`: the user's home team as the event payload names it (`user_team`)."""
         user = await self.users.get(user_id)
         plain = await to_plain_resolving(slack_text, self.users.get)
         text = f"{prefix} {plain.text}".strip() if prefix else plain.text
@@ -113,6 +125,7 @@ class Answers:
             kind=kind,
             text=text,
             user_email=user.email if user else None,
+            is_external=is_external(team_id, user, user_team),
             locale=user.locale if user else None,
             mentions=plain.mentions,
             **fields,

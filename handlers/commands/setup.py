@@ -15,7 +15,7 @@ from handlers.commands.common import refuse_text
 from handlers.context import HandlerContext
 from handlers.events import ChatEvent, Reply
 from handlers.i18n import t
-from handlers.identity import platform_of
+from handlers.identity import member_by_email, platform_of, trusted_email
 from handlers.parsed import Setup
 from handlers.text import clean
 from storage.models import Role
@@ -61,7 +61,7 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
         )
         first, last = member_repo.split_name(event.user_name or event.user_id)
         creator = await member_repo.create_member(
-            session, group.id, first or event.user_id, last, email=event.user_email, role=Role.SECRETARIAT
+            session, group.id, first or event.user_id, last, email=trusted_email(event), role=Role.SECRETARIAT
         )
         await member_repo.link_identity(
             session, creator, platform, event.workspace_id, event.user_id, event.user_name
@@ -71,7 +71,7 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
     member = await member_repo.by_identity(session, group.id, platform, event.workspace_id, event.user_id)
     linked = member is not None
     if member is None:
-        member = await member_repo.by_email(session, group.id, event.user_email)
+        member = await member_by_email(session, group, event)
     if member is None or member.role != Role.SECRETARIAT:
         return refuse_text(locale, "setup.not_secretariat", group=group.name)
     if not linked:
