@@ -64,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="import members from CSV (Fornavn, Etternavn, Organisasjon; optional E-post, Rolle)",
     )
     imp.add_argument("file", type=Path, help="CSV file, comma, semicolon or tab separated, UTF-8")
-    imp.add_argument("--group", required=True, help="group name; created if it does not exist")
+    which_group = imp.add_mutually_exclusive_group(required=True)
+    which_group.add_argument("--group", help="group name; created if no group has it")
+    which_group.add_argument("--group-id", type=int, help="the group's id (oppsett shows it)")
+    imp.add_argument(
+        "--workspace",
+        default=None,
+        help="with --group: the Slack workspace (team id) or Teams tenant id the group belongs to",
+    )
 
     referat = sub.add_parser("referat", help="write the referat draft of a meeting to a file")
     which = referat.add_mutually_exclusive_group(required=True)
@@ -106,7 +113,13 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _roster_import(settings: Settings, file: Path, group: str) -> int:
+async def _roster_import(
+    settings: Settings,
+    file: Path,
+    group: str | None,
+    workspace: str | None = None,
+    group_id: int | None = None,
+) -> int:
     from handlers.roster import RosterError, import_roster
     from storage.db import Database
 
@@ -115,7 +128,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
         if db.is_sqlite and await db.is_empty():
             await db.migrate()
         try:
-            result = await import_roster(db, file, group)
+            result = await import_roster(db, file, group or "", workspace=workspace, group_id=group_id)
         except RosterError as exc:
             print(f"referent: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "roster":
-        return asyncio.run(_roster_import(settings, args.file, args.group))
+        return asyncio.run(_roster_import(settings, args.file, args.group, args.workspace, args.group_id))
     if args.command == "referat":
         return asyncio.run(_referat(settings, args))
     if args.command == "remind":
