@@ -160,3 +160,28 @@ async def test_a_chat_look_alike_never_gets_a_role_by_name(db: Database) -> None
     assert (again.created, again.updated) == (0, 1)
     look_alike_now, roster_siv = await rows(db, Member, Member.first_name == "Siv")
     assert look_alike_now.role == Role.MEMBER and roster_siv.role == Role.CHAIR
+
+
+async def test_an_ambiguous_group_name_is_refused_with_how_to_name_it(db: Database) -> None:
+    from storage.repositories import groups as group_repo
+
+    async with db.write() as session:
+        ours, _ = await group_repo.get_or_create_group(
+            session, "Digitalisering", home_platform="slack", home_workspace="T1"
+        )
+        theirs, _ = await group_repo.get_or_create_group(
+            session, "Digitalisering", home_platform="teams", home_workspace="tenant-9"
+        )
+        ours_id, theirs_id = ours.id, theirs.id
+    csv_text = "Fornavn;Etternavn;Organisasjon\nKari;Nordmann;Asker\n"
+    with pytest.raises(RosterError) as refused:
+        await import_roster(db, csv_text, "digitalisering")
+    assert "--workspace" in refused.value.message and "--group-id" in refused.value.message
+    assert await count(db, Member) == 0
+    by_workspace = await import_roster(db, csv_text, "Digitalisering", workspace="T1")
+    assert by_workspace.created == 1
+    by_id = await import_roster(db, csv_text, group_id=theirs_id)
+    assert by_id.created == 1
+    assert {m.group_id for m in await rows(db, Member)} == {ours_id, theirs_id}
+    with pytest.raises(RosterError, match="no group named"):
+        await import_roster(db, csv_text, "Digitalisering", workspace="T-unknown")

@@ -122,3 +122,64 @@ async def test_the_secretariat_links_a_guest_by_hand_with_koble(teams: TeamsWorl
     await teams.post(mine)
     [kari] = await teams.rows(Member, Member.email == KARI.email)
     assert kari.organisation == "Gjestekommunen" and kari.role == Role.MEMBER
+
+
+# -- group names belong to a workspace/tenant -------------------------------------------------------
+
+
+async def test_oppsett_never_reveals_a_group_of_that_name_elsewhere(slack: SlackWorld) -> None:
+    """The group "Faggruppe for test" lives in another Slack workspace; here `oppsett` with its
+    name makes a new group, with the answer a never-used name gets."""
+    from storage.models import ChannelBinding, Group
+
+    theirs = await slack.seed(team=OTHER_TEAM, channel="C0ANDRE")
+    taken = await slack.command("/referent", "oppsett Faggruppe for test", user=SLACK_SIRI)
+    fresh = await slack.command("/referent", "oppsett Helt ny gruppe", user=SLACK_SIRI, channel="C0NY")
+    same_shape = _slack_text(taken).replace("Faggruppe for test", "X").split("\n")[0]
+    assert same_shape == _slack_text(fresh).replace("Helt ny gruppe", "X").split("\n")[0]
+    groups = await slack.rows(Group, Group.name == "Faggruppe for test")
+    assert [(g.home_platform.value, g.home_workspace) for g in groups] == [
+        ("slack", OTHER_TEAM),
+        ("slack", TEAM),
+    ]
+    assert await slack.count(ChannelBinding, ChannelBinding.group_id == theirs.group_id) == 1
+
+
+async def test_another_tenant_joins_only_when_the_secretariat_approves(teams: TeamsWorld) -> None:
+    from bot.offline.fakes.teams_activities import TeamsScenario
+    from storage.models import ChannelBinding, PendingJoin
+
+    seeded = await teams.seed(meeting=False, collection=False)
+    # The group's channel has spoken once, so the bot can post there.
+    assert (await teams.post(teams.scenario.channel_message(SIRI, "hjelp"))).status == 200
+    elsewhere = TeamsScenario(
+        service_url=teams.scenario.service_url,
+        app_id=teams.scenario.app_id,
+        tenant_id=OTHER_TENANT,
+        channel_id="19:annen-kanal@thread.tacv2",
+        team_id="19:annet-team@thread.tacv2",
+    )
+    teams.connector.add_member(dataclasses.replace(SIRI, home_tenant=OTHER_TENANT))
+    ask = elsewhere.channel_message(SIRI, f"oppsett bli med {seeded.group_id}")
+    assert (await teams.post(ask)).status == 200
+    unknown = elsewhere.channel_message(SIRI, "oppsett bli med 9999")
+    await teams.post(unknown)
+    assert teams.reply_text(ask) == teams.reply_text(unknown)  # nothing said about the group
+    assert "Faggruppe for test" not in teams.reply_text(ask)
+    assert await teams.count(ChannelBinding) == 1
+    # The group's own channel is told, with a button that approves.
+    [pending] = await teams.rows(PendingJoin)
+    notices = [
+        a for a in teams.connector.activities(teams.scenario.channel_id) if f"godkjenn {pending.id}" in a.text
+    ]
+    assert notices, [a.text for a in teams.connector.activities()]
+    # A member of the group cannot approve; the secretariat can, in the group's channel.
+    by_member = teams.scenario.channel_message(KARI, f"oppsett godkjenn {pending.id}")
+    await teams.post(by_member)
+    assert await teams.count(ChannelBinding) == 1
+    approve = teams.scenario.channel_message(SIRI, f"oppsett godkjenn {pending.id}")
+    await teams.post(approve)
+    assert "koblet til faggruppen" in teams.reply_text(approve), teams.reply_text(approve)
+    bindings = await teams.rows(ChannelBinding, ChannelBinding.group_id == seeded.group_id)
+    assert sorted(b.workspace_id for b in bindings) == sorted([teams.scenario.tenant_id, OTHER_TENANT])
+    assert await teams.count(PendingJoin) == 0
