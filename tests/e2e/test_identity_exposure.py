@@ -12,8 +12,8 @@ import pytest
 from bot.offline.fakes.slack_api import FakeUser
 from bot.offline.fakes.teams_activities import fictional_user
 from storage.models import Member, PlatformIdentity, Role
+from tests.e2e.slack_fixtures import CHANNEL, OTHER_TEAM, TEAM, SlackWorld
 from tests.e2e.slack_fixtures import KARI as SLACK_KARI
-from tests.e2e.slack_fixtures import OTHER_TEAM, TEAM, SlackWorld
 from tests.e2e.slack_fixtures import SIRI as SLACK_SIRI
 from tests.e2e.teams_fixtures import KARI, OTHER_TENANT, SIRI, TeamsWorld
 
@@ -53,6 +53,20 @@ async def test_a_slack_connect_user_with_the_secretariats_email_gets_no_role(
     assert "sekretariatet" in _slack_text(answer).lower()
     assert await _role_of(slack, str(SLACK_KARI.email)) == Role.MEMBER
     assert await slack.count(PlatformIdentity, PlatformIdentity.user_id == impostor.id) == 0
+
+
+async def test_a_mention_whose_payload_names_another_home_team_gets_no_role(slack: SlackWorld) -> None:
+    """The event's own `user_team` says Slack Connect, even if users.info is not telling."""
+    await slack.seed()
+    guest = FakeUser("U0GJEST", "Siri Sekretær", SLACK_SIRI.email, team_id=TEAM)
+    slack.api.add_user(guest)
+    request = slack.requests.app_mention(
+        "<@U0REFERENT> rolle Kari Nordmann sekretariat", user=guest.id, channel=CHANNEL, user_team=OTHER_TEAM
+    )
+    assert (await slack.send(request)).status == 200
+    await slack.settle()
+    assert await _role_of(slack, str(SLACK_KARI.email)) == Role.MEMBER
+    assert await slack.count(PlatformIdentity, PlatformIdentity.user_id == guest.id) == 0
 
 
 async def test_an_existing_slack_link_is_not_taken_over_by_an_email_match(slack: SlackWorld) -> None:
