@@ -65,6 +65,13 @@ async def draft_download(request: web.Request) -> web.Response:
     )
 
 
+async def export_download(request: web.Request) -> web.Response:
+    """A member's own data behind a signed, hour-long token (bot/exports.py)."""
+    from bot.exports import serve_export
+
+    return await serve_export(request.app[RUNTIME_KEY], request.match_info["token"])
+
+
 _heap_collected = False
 
 
@@ -96,6 +103,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/drafts/{token}", draft_download)
+    app.router.add_get("/exports/{token}", export_download)
 
     from bot.slack import adapter as slack
     from bot.teams import adapter as teams

@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         "same as REFERENT_TEAMS_EMULATOR=1)",
     )
 
-    demo = sub.add_parser("demo", help="run the whole story offline and write the draft as md, html, docx")
+    demo = sub.add_parser(
+        "demo", help="run the whole story offline; write the draft (md, html, docx, pdf) and the archive zip"
+    )
     demo.add_argument(
         "--out", type=Path, default=Path("out"), help="folder for the draft files (default out/)"
     )
@@ -78,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--latest", action="store_true", help="the most recent meeting by start time")
     which.add_argument("meeting", nargs="?", type=int, help="meeting id")
     referat.add_argument("--group", default=None, help="with --latest: only this group")
-    referat.add_argument("--format", choices=["md", "html", "docx"], default="md")
+    referat.add_argument("--format", choices=["md", "html", "docx", "pdf"], default="md")
+    referat.add_argument(
+        "--archive",
+        action="store_true",
+        help="write the archive bundle instead: one zip with the PDF/A, the .docx and metadata.json",
+    )
     referat.add_argument("--locale", choices=["nb", "en"], default=None, help="default: the group's")
     referat.add_argument("-o", "--output", type=Path, required=True, help="file to write ('-' for stdout)")
 
@@ -143,7 +150,7 @@ async def _roster_import(
 
 
 async def _referat(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.referat import compile_draft
+    from handlers.referat import ArchiveBundle, RenderedDraft, compile_archive, compile_draft
     from storage.db import Database
     from storage.repositories.referat import latest_meeting_id
 
@@ -159,7 +166,13 @@ async def _referat(settings: Settings, args: argparse.Namespace) -> int:
                 where = f" in group {args.group!r}" if args.group else ""
                 print(f"referent: no meetings{where}", file=sys.stderr)
                 return 1
-        draft = await compile_draft(db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC))
+        draft: RenderedDraft | ArchiveBundle | None
+        if args.archive:
+            draft = await compile_archive(db, meeting_id, locale=args.locale, now=datetime.now(UTC))
+        else:
+            draft = await compile_draft(
+                db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC)
+            )
     finally:
         await db.close()
     if draft is None:
@@ -215,8 +228,11 @@ def _serve(settings: Settings, host: str, port: int, scheduler: bool) -> int:
             app[RUNTIME_KEY].on_close(_stop)
 
         app.on_startup.append(_start_scheduler)
+    from bot.access_log import access_log_options
+
     print(f"Referent listening on http://{host}:{port}  (Slack: /slack/events, Teams: /api/messages)")
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    logging.getLogger("bot.cli").info("database: %s", settings.database_url_redacted)
+    web.run_app(app, host=host, port=port, print=None, **access_log_options(settings))
     return 0
 
 

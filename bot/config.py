@@ -15,12 +15,14 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    database_url: str = Field(default_factory=default_database_url, alias="DATABASE_URL")
-    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    # Secrets are SecretStr (shown as ********** in any repr or log); read them with `secret()`.
+    # DATABASE_URL may carry a password: it is kept out of the repr, and logged only redacted.
+    database_url: str = Field(default_factory=default_database_url, alias="DATABASE_URL", repr=False)
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
     microsoft_app_id: str = Field(default="", alias="MICROSOFT_APP_ID")
-    microsoft_app_password: str = Field(default="", alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_password: SecretStr = Field(default=SecretStr(""), alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str = Field(default="", alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="MultiTenant", alias="MICROSOFT_APP_TYPE")
     public_url: str | None = Field(default=None, alias="REFERENT_PUBLIC_URL")
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     # The key for signing draft links. Unset: a random key made once and kept in the database.
     link_secret: SecretStr | None = Field(default=None, alias="REFERENT_LINK_SECRET")
     link_ttl_days: float = Field(default=7, gt=0, le=366, alias="REFERENT_LINK_TTL_DAYS")
+    # An access log line per request (method, path with tokens cut, status, time): off by default.
+    access_log: bool = Field(default=False, alias="REFERENT_ACCESS_LOG")
     max_body_bytes: int = Field(default=256 * 1024, alias="REFERENT_MAX_BODY_BYTES")
     reminder_interval_seconds: int = Field(default=300, alias="REFERENT_REMINDER_INTERVAL")
     retention_days: int | None = Field(default=None, alias="REFERENT_RETENTION_DAYS")
@@ -46,9 +50,28 @@ class Settings(BaseSettings):
     # Extra serviceUrl hosts the bot may send its token to, beyond Microsoft's (comma-separated).
     teams_service_url_hosts: str = Field(default="", alias="REFERENT_TEAMS_SERVICE_URL_HOSTS")
 
+    def secret(self, name: str) -> str:
+        """The plain value of a secret setting ("" when unset), for the one place that uses it."""
+        value = getattr(self, name)
+        if value is None:
+            return ""
+        if not isinstance(value, SecretStr):
+            raise TypeError(f"{name} is not a secret setting")
+        return value.get_secret_value()
+
+    @property
+    def database_url_redacted(self) -> str:
+        """DATABASE_URL as it may be logged: the password replaced by ***."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except Exception:  # a malformed URL: say nothing of it
+            return "(unparsable DATABASE_URL)"
+
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(self.secret("slack_bot_token") and self.secret("slack_signing_secret"))
 
     @property
     def slack_api_base(self) -> str:

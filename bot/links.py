@@ -2,23 +2,29 @@
 
 A token names the group, the meeting, the format, the reader's language and the meeting's link
 generation. `referat lenker trekk` raises the generation, so every link handed out before stops
-working; so does deleting the meeting. The signing key is `REFERENT_LINK_SECRET`, or a random key
-made once and kept in the database (so replicas share it) — never a platform secret, and never
-anything derived from guessable values.
+working; so does deleting the meeting. Personal exports (`data eksport`) get links of their own
+(another salt, an hour's lifetime), bound to the member rows they show and their data generation.
+The signing key is `REFERENT_LINK_SECRET`, or a random key made once and kept in the database
+(so replicas share it) — never a platform secret, and never anything derived from guessable values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from storage.db import Database
-from storage.models import Meeting
+from storage.models import Meeting, Member
 from storage.repositories import app_keys
 
-FORMATS = ("md", "html", "docx")
+FORMATS = ("md", "html", "docx", "pdf")
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+# `data eksport`: the member's JSON and the readable summary.
+EXPORT_FORMATS = ("json", "txt")
+# Personal data: a link good for an hour is enough to click it, and little to leak.
+EXPORT_TTL_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,15 @@ class DraftToken:
     group_id: int
     meeting_id: int
     generation: int
+    fmt: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class ExportToken:
+    """A personal export: the member rows (id, data generation) it covers, format and language."""
+
+    members: tuple[tuple[int, int], ...]
     fmt: str
     locale: str
 
@@ -43,11 +58,14 @@ class DraftLinks:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.ttl_seconds = ttl_seconds
         self._serializer: URLSafeTimedSerializer | None = None
+        self._export_serializer: URLSafeTimedSerializer | None = None
         if secret:
             self.use_key(secret)
 
     def use_key(self, key: str) -> None:
         self._serializer = URLSafeTimedSerializer(key, salt="referent-draft-v2")
+        # Another salt: a draft token is never an export token, nor the other way round.
+        self._export_serializer = URLSafeTimedSerializer(key, salt="referent-export-v1")
 
     @property
     def has_key(self) -> bool:
@@ -74,6 +92,39 @@ class DraftLinks:
         if not self.public_url or self._serializer is None:
             return None
         return f"{self.public_url}/drafts/{self.token(meeting, fmt, locale)}"
+
+    def export_url(self, members: Sequence[Member], fmt: str, locale: str) -> str | None:
+        """A link to one member's own data (every membership the export covers), bound to each
+        member row's data generation: `data slett` raises it, and the link dies."""
+        if not self.public_url or self._export_serializer is None or not members:
+            return None
+        payload = {"u": [[m.id, m.data_generation or 0] for m in members], "f": fmt, "l": locale}
+        return f"{self.public_url}/exports/{self._export_serializer.dumps(payload)}"
+
+    def read_export(self, token: str) -> ExportToken | None:
+        """The export token's content, or None when forged, malformed or older than an hour.
+        Whether its members still are at its generations is `export_is_current`."""
+        if self._export_serializer is None or len(token) > 2048:
+            return None
+        try:
+            data = self._export_serializer.loads(token, max_age=EXPORT_TTL_SECONDS)
+        except (BadSignature, SignatureExpired, ValueError, TypeError):
+            return None
+        if not isinstance(data, dict) or data.get("f") not in EXPORT_FORMATS:
+            return None
+        rows, locale = data.get("u"), data.get("l")
+        if not isinstance(rows, list) or not rows or len(rows) > 100 or not isinstance(locale, str):
+            return None
+        members: list[tuple[int, int]] = []
+        for row in rows:
+            if not (
+                isinstance(row, list)
+                and len(row) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in row)
+            ):
+                return None
+            members.append((int(row[0]), int(row[1])))
+        return ExportToken(tuple(members), str(data["f"]), locale)
 
     def read(self, token: str) -> DraftToken | None:
         """The token's content, or None when it is forged, malformed or expired. Whether it is
@@ -102,4 +153,12 @@ def is_current(token: DraftToken, meeting: Meeting | None) -> bool:
         meeting is not None
         and meeting.group_id == token.group_id
         and (meeting.link_generation or 0) == token.generation
+    )
+
+
+def export_is_current(token: ExportToken, members: Sequence[Member | None]) -> bool:
+    """Every member row of the token still exists at the token's data generation."""
+    return len(members) == len(token.members) and all(
+        member is not None and member.id == member_id and (member.data_generation or 0) == generation
+        for member, (member_id, generation) in zip(members, token.members, strict=True)
     )

@@ -103,6 +103,16 @@ async def retention_job(runtime: Runtime) -> None:
         return
     if report.meetings_deleted:
         log.info("retention: deleted %d meeting(s) past their retention", report.meetings_deleted)
+    others = (report.polls_deleted, report.identities_forgotten, report.references_forgotten)
+    if any(others) or report.members_deleted:
+        log.info(
+            "retention: deleted %d poll(s) of no meeting, %d unused chat identit(ies), %d conversation "
+            "reference(s), %d off-roster member(s)",
+            report.polls_deleted,
+            report.identities_forgotten,
+            report.references_forgotten,
+            report.members_deleted,
+        )
 
 
 # --- `referent remind` -------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.events import ChatEvent
 from handlers.identity import ScopeView, platform_of
-from storage.models import AuditEntry, Group, Platform
+from storage.models import AuditEntry, Group, Member, Platform
 from storage.repositories import audit as audit_repo
 
 
@@ -33,6 +34,33 @@ async def record(
         at=scope.now,
         group_id=scope.group.id,
         group_name=scope.group.name,
+        workspace_id=event.workspace_id,
+        actor_user_id=event.user_id,
+        actor_member_id=member.id if member is not None else None,
+        actor_name=member.name if member is not None else event.user_name,
+        detail=dict(detail or {}),
+    )
+
+
+async def record_event(
+    session: AsyncSession,
+    event: ChatEvent,
+    action: str,
+    *,
+    at: datetime,
+    group: Group | None,
+    member: Member | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """An admin action done in chat outside a bound group's scope (`oppsett`, `data`): the
+    actor is the event's user, `member` their row in `group` when known."""
+    return await audit_repo.append(
+        session,
+        action=action,
+        platform=Platform(platform_of(event)),
+        at=at,
+        group_id=group.id if group is not None else None,
+        group_name=group.name if group is not None else "",
         workspace_id=event.workspace_id,
         actor_user_id=event.user_id,
         actor_member_id=member.id if member is not None else None,

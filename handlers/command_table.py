@@ -18,6 +18,7 @@ English words.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -73,6 +74,8 @@ class Answer(Protocol[P_in]):
 
 
 Kind = Literal["group", "unbound", "answer"]
+# `audit=` of a handler: an action name, or `(command) -> (action, detail) | None`.
+AuditSpec = str | Callable[[Any], "tuple[str, dict[str, Any]] | None"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,17 @@ class Route:
     run: Callable[..., Any]
     read_only: bool | Callable[[Any], bool] = False
     fast: FastPath[Any] | None = None
+    # The audit-log action this command is, when it succeeds (a name, or a function of the
+    # parsed command giving the name and the entry's detail, or None: not an admin action).
+    audit: AuditSpec = None
+
+    def audited(self, command: object) -> tuple[str, dict[str, Any]] | None:
+        """The audit entry (action, detail) a successful run of `command` leaves, or None."""
+        if self.audit is None:
+            return None
+        if isinstance(self.audit, str):
+            return self.audit, {}
+        return self.audit(command)
 
     def reads_only(self, command: object) -> bool:
         """Whether this command only reads (a predicate decides for commands like `data`)."""
@@ -148,16 +162,27 @@ class CommandSpec:
         return run
 
     def handles(
-        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+        self,
+        parsed: type[P],
+        *,
+        read_only: bool | Callable[[P], bool] = False,
+        audit: AuditSpec = None,
     ) -> Callable[[GroupHandler[P]], GroupHandler[P]]:
-        """Decorate the handler of `parsed` in the bound group: `(command, scope, ctx) -> Reply`."""
-        return lambda run: self._route(parsed, "group", run, read_only=read_only)
+        """Decorate the handler of `parsed` in the bound group: `(command, scope, ctx) -> Reply`.
+        `audit` names the admin action a successful run is (dispatch records it in the same
+        transaction; a refusal rolls back and leaves nothing)."""
+        return lambda run: self._route(parsed, "group", run, read_only=read_only, audit=audit)
 
     def handles_unbound(
-        self, parsed: type[P], *, read_only: bool | Callable[[P], bool] = False
+        self,
+        parsed: type[P],
+        *,
+        read_only: bool | Callable[[P], bool] = False,
+        audit: AuditSpec = None,
     ) -> Callable[[UnboundHandler[P]], UnboundHandler[P]]:
-        """Decorate a handler that needs no bound group: `(command, event, session, ctx, locale)`."""
-        return lambda run: self._route(parsed, "unbound", run, read_only=read_only)
+        """Decorate a handler that needs no bound group: `(command, event, session, ctx, locale)`.
+        `audit` as for `handles`; the entry names the group the channel is bound to afterwards."""
+        return lambda run: self._route(parsed, "unbound", run, read_only=read_only, audit=audit)
 
     def answers(self, parsed: type[P]) -> Callable[[Answer[P]], Answer[P]]:
         """Decorate a handler that needs no storage: `(command, locale, *, role, group_name)`."""
@@ -169,7 +194,7 @@ class CommandSpec:
 
         def attach(fast: FastPath[P]) -> FastPath[P]:
             route = self.routes[parsed]
-            self.routes[parsed] = Route(self, route.kind, route.run, route.read_only, fast)
+            self.routes[parsed] = dataclasses.replace(route, fast=fast)
             REGISTRY.forget_routes()
             return fast
 

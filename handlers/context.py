@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from handlers.ports import Messengers
 from storage.db import Database
-from storage.models import Meeting
+from storage.models import Meeting, Member
 
 
 def system_clock() -> datetime:
@@ -21,6 +21,10 @@ class LinkSigner(Protocol):
 
     def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
         """An absolute URL, or None when no public URL is configured."""
+        ...
+
+    def export_url(self, members: Sequence[Member], fmt: str, locale: str) -> str | None:
+        """A short-lived link to a member's own data (`json` or `txt`), or None without a URL."""
         ...
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import audit
 from handlers.command_table import lookup as lookup_command
 from handlers.command_table import route
 from handlers.commands import polls
@@ -46,7 +47,9 @@ from handlers.parser import parse
 from storage.db import is_retryable
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import events as event_repo
+from storage.repositories import groups as group_repo
 from storage.repositories import meetings as meeting_repo
+from storage.repositories import members as member_repo
 from storage.zones import zone_or_default
 
 log = logging.getLogger(__name__)
@@ -185,12 +188,20 @@ async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
         if isinstance(view, Unresolved):
             return handler.run(command, locale, role=None, group_name=None)
         return handler.run(command, locale, role=view.role, group_name=view.group.name)
+    audited = handler.audited(command)
     if handler.kind == "unbound":  # needs no bound group (binding a channel, my data)
         run_unbound = handler.run
         if handler.reads_only(command):
             async with ctx.db.session() as session:
                 return await run_unbound(command, event, session, ctx, locale)
-        return await _transaction(event, ctx, lambda s, _dup: run_unbound(command, event, s, ctx, locale))
+
+        async def unbound(session: AsyncSession, _dup: bool) -> Reply:
+            reply = await run_unbound(command, event, session, ctx, locale)
+            if audited is not None and reply.ok:
+                await _audit_unbound(session, event, ctx, *audited)
+            return reply
+
+        return await _transaction(event, ctx, unbound)
     if isinstance(view, Unresolved):
         return unresolved_reply(view, locale)
     if handler.fast is not None:  # the hot path (`runde <tekst>`); None: the full path answers
@@ -198,7 +209,33 @@ async def _command(event: ChatEvent, ctx: HandlerContext) -> Reply:
         if fast is not None:
             return fast
     run = handler.run
-    return await _in_scope(event, ctx, lambda s: run(command, s, ctx), read_only=handler.reads_only(command))
+    read_only = handler.reads_only(command)
+    if audited is None or read_only:
+        return await _in_scope(event, ctx, lambda s: run(command, s, ctx), read_only=read_only)
+
+    async def run_audited(scope: Scope) -> Reply:
+        reply = await run(command, scope, ctx)
+        if reply.ok:  # a refusal rolls back, and so would its entry: none is written
+            await audit.record(scope.session, scope, *audited)
+        return reply
+
+    return await _in_scope(event, ctx, run_audited)
+
+
+async def _audit_unbound(
+    session: AsyncSession, event: ChatEvent, ctx: HandlerContext, action: str, detail: dict[str, Any]
+) -> None:
+    """The audit entry of an unbound admin command (`oppsett`): in the group the channel is bound
+    to once the command has run, by the member the user is there."""
+    platform = platform_of(event)
+    binding = await group_repo.find_binding(session, platform, event.workspace_id, event.channel_id)
+    group = await group_repo.get_group(session, binding.group_id) if binding is not None else None
+    member = (
+        await member_repo.by_identity(session, group.id, platform, event.workspace_id, event.user_id)
+        if group is not None
+        else None
+    )
+    await audit.record_event(session, event, action, at=ctx.now(), group=group, member=member, detail=detail)
 
 
 async def _in_scope(
@@ -220,7 +257,11 @@ async def _in_scope(
                 else unresolved_reply(scope, _fallback_locale(event, ctx))
             )
         scope.duplicate = duplicate
-        return await body(scope)
+        reply = await body(scope)
+        if not read_only and reply.ok and scope.linked and scope.member is not None:
+            # retention forgets chat identities unused for its period: this one is in use
+            await member_repo.touch_identity(session, scope.member.id, platform_of(event), scope.now)
+        return reply
 
     if read_only:
         return await _read(event, ctx, lambda s: run(s, False))

@@ -24,7 +24,7 @@ class ParseError:
 
 @dataclass(frozen=True, slots=True)
 class Referat:
-    fmt: str = "md"  # md | html | docx
+    fmt: str = "md"  # md | html | docx | pdf
     meeting_date: date | None = None
 
 

@@ -73,7 +73,15 @@ _PREVIEW = 60  # how much of a bad value an error message quotes back
 _QUOTES: dict[str, str] = {'"': '"', "«": "»", "“": "”“", "„": "“”"}
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _HELP_WORDS = frozenset({"hjelp", "help", "?", "--help", "-h"})
-_FORMATS = {"md": "md", "markdown": "md", "html": "html", "htm": "html", "docx": "docx", "word": "docx"}
+_FORMATS = {
+    "md": "md",
+    "markdown": "md",
+    "html": "html",
+    "htm": "html",
+    "docx": "docx",
+    "word": "docx",
+    "pdf": "pdf",
+}
 _SECRETARIAT_WORDS = frozenset({"sekretariatet", "sekretariat", "secretariat", "sekr"})
 _NOTHING_PHRASES = frozenset(
     {*NOTHING_WORDS, "ingen ting", "ingenting a melde", "ingenting nytt", "nothing to report", "nothing new"}
@@ -280,7 +288,7 @@ class Args:
 
 
 def referat(rest: str, ctx: Args) -> Command:
-    """`referat [md|html|docx] [DD.MM.YYYY]`, format and date in either order."""
+    """`referat [md|html|docx|pdf] [DD.MM.YYYY]`, format and date in either order."""
     fmt: str | None = None
     day: date | None = None
     for token in _tokens(rest):
@@ -879,7 +887,7 @@ def _command_word(text: str) -> tuple[CommandSpec | None, str, int]:
     return command, word, end
 
 
-def _suggestion(word: str) -> str | None:
+def suggest_command(word: str) -> str | None:
     """The command a mistyped word most likely meant (`runnde` → runde), if any is close."""
     words = {fold(w): c.name for c in COMMANDS for w in c.words if len(w) > 2}
     close = difflib.get_close_matches(fold(word[:40]), list(words), n=1, cutoff=0.75)
@@ -896,7 +904,7 @@ def _parse(text: str, mentions: Sequence[Mention], today: date | None) -> object
         return Help()
     if command is None:
         params = {"word": _preview(word, 40)}
-        suggestion = _suggestion(word)
+        suggestion = suggest_command(word)
         if suggestion:
             params["suggestion"] = suggestion
         return ParseError("unknown_command", params)

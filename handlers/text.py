@@ -16,6 +16,21 @@ def clean(text: str) -> str:
     return text.translate(_CONTROL).translate(_BIDI)
 
 
+# Characters that show nothing although they are not whitespace to str.strip(): the Braille
+# blank and the Hangul fillers that some clients use to post "empty" messages.
+_BLANK_LOOKALIKES = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def is_blank(text: str) -> bool:
+    """Nothing a reader would see: whitespace, zero-width and format characters (ZWSP, BOM,
+    word joiner), non-breaking spaces, lone combining marks. Such an entry is no entry."""
+    return all(
+        ch.isspace() or ch in _BLANK_LOOKALIKES or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+        for ch in text
+    )
+
+
 def escape_markdown_inline(text: str) -> str:
     """Escape every Markdown/HTML control character so the text renders literally."""
     return _MD_INLINE.sub(r"\\\1", text)

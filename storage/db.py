@@ -8,9 +8,9 @@ Three things here keep the submission hot path short:
   data; another replica's changes show within the TTL. Whatever a write depends on for
   correctness (the meeting still open, the identity still linked) is re-checked in the write's
   own transaction, so the cache only ever saves reads.
-- `GroupCommit`: writers that queue instead of each taking the lock, drained in batches of one
-  transaction each (group commit); a caller is answered only after its batch has committed.
-  The one engine for it: the submission hot path and the reminder log both use it.
+- `GroupCommit` (storage/group_commit.py): writers that queue instead of each taking the lock,
+  drained in batches of one transaction each; a caller is answered only after its batch has
+  committed. `Database.group_commit` keeps one per body.
 - `Database.run_write`: a transaction of plain (synchronous) ORM code. On a SQLite file it runs
   on the loop's own thread with sqlite3: with aiosqlite every statement is several hand-offs
   between threads, each waiting for the event loop's next turn, and under load those waits,
@@ -20,7 +20,6 @@ Three things here keep the submission hot path short:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -28,21 +27,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
     OperationalError,
 )
-from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
+
+from storage.errors import is_retryable
+from storage.group_commit import BatchBody, GroupCommit
+
+__all__ = ["Database", "GroupCommit", "ReadCache", "is_retryable", "run_migrations"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -117,36 +115,6 @@ def _writer_begin(conn: Connection) -> None:
     # IMMEDIATE: take the write lock at the start, so what the transaction reads before it
     # writes cannot change under it.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# PostgreSQL's "transaction rolled back, try again": serialization failure, deadlock detected
-# (asyncpg's errors reach SQLAlchemy as a plain DBAPIError, so the SQLSTATE is what tells).
-_ROLLED_BACK = frozenset({"40001", "40P01"})
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """Whether the failure was the infrastructure's (the database unreachable, locked, read-only,
-    a connection dropped, a timeout) rather than the request's: then the same request can succeed
-    later, and a platform that redelivers should be asked to. An error that bad input can cause
-    (an integrity or data error, a bug) is not, so it never turns into a 5xx. A serialization
-    failure or deadlock between replicas is retryable: the transaction was rolled back whole.
-    The exception's causes are looked through, so a wrapped database error counts as one."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (IntegrityError, DataError)):
-            return False
-        if isinstance(current, (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)):
-            return True
-        if isinstance(current, DBAPIError) and (
-            current.connection_invalidated or getattr(current.orig, "sqlstate", None) in _ROLLED_BACK
-        ):
-            return True
-        if isinstance(current, (TimeoutError, ConnectionError)):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 class _Missing:
@@ -424,168 +392,6 @@ class Database:
         if self._writer_thread is not None:
             self._writer_thread.shutdown(wait=False)
             self._writer_thread = None
-
-
-BatchBody = Callable[[Session, list[T]], list[R]]
-AsyncBatchBody = Callable[[AsyncSession, list[T]], Awaitable[list[R]]]
-
-
-class GroupCommit(Generic[T, R]):
-    """Group commit: callers queue items; one drain at a time runs the body for everything
-    queued, in one write transaction, and hands each caller its result only after that
-    transaction has committed (an acknowledged write is a committed write).
-
-    Whoever finds the queue idle starts a drain, which first lets the event loop run for
-    `window` seconds (by default one turn, no delay): requests already under way reach the
-    queue and share the transaction. Under load, batches grow with the load; alone, a write
-    waits for nothing.
-
-    The body is either `body(session, items)`, synchronous ORM code run through
-    `Database.run_write` (the submission hot path), or `async_body(session, items)` on an
-    AsyncSession from `Database.write()` (the reminder log, whose statements are async and
-    dialect-specific). It must return one result per item, in order, and must not fail for one
-    item's sake (it checks and skips instead).
-
-    Failures: a batch that fails with a retryable error (`is_retryable`: a deadlock or
-    serialization failure between replicas, a dropped connection) is run again whole, up to
-    `retries` times, since it rolled back whole. If a batch then fails with an IntegrityError
-    (a twin delivery committed by another replica), its items are retried one by one, so the
-    others are stored; any other error (the database is down) fails every caller of the batch.
-
-    Used as `async with` (a scoped queue, e.g. one reminder pass), leaving waits for the last
-    drain; leaving through a crash (cancellation, not an Exception) cancels it instead, so
-    nothing more is written: that is the case a reminder's claim timeout exists for. The queues
-    of `Database.group_commit` live as long as the database.
-    """
-
-    def __init__(
-        self,
-        db: Database,
-        body: BatchBody[T, R] | None = None,
-        *,
-        async_body: AsyncBatchBody[T, R] | None = None,
-        max_batch: int = 256,
-        window: float = 0.0,
-        retries: int = 0,
-        backoff: float = 0.05,
-        name: str = "group-commit",
-    ) -> None:
-        if (body is None) == (async_body is None):
-            raise ValueError("give a GroupCommit exactly one of body and async_body")
-        self.db = db
-        self.body = body
-        self.async_body = async_body
-        self.max_batch = max_batch
-        self.window = window
-        self.retries = retries
-        self.backoff = backoff
-        self.name = name
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._drainer: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.items = 0
-
-    async def __aenter__(self) -> GroupCommit[T, R]:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
-        drainer = self._drainer
-        if drainer is None:
-            return
-        if exc_type is not None and not issubclass(exc_type, Exception):
-            drainer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drainer
-
-    async def submit(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
-        self._pending.append((item, future))
-        if self._drainer is None:
-            self._drainer = loop.create_task(self._drain(), name=self.name)
-        return await future
-
-    async def _drain(self) -> None:
-        batch: list[tuple[T, asyncio.Future[R]]] = []
-        try:
-            while True:
-                await asyncio.sleep(self.window)  # let what is under way join this batch
-                if not self._pending:
-                    break
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                await self._run(batch)
-                batch = []
-        except BaseException as exc:  # cancelled at shutdown: nobody may wait for ever
-            for _item, future in (*batch, *self._pending):
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shut down"))
-            self._pending.clear()
-            raise
-        finally:
-            self._drainer = None
-
-    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        live = [(item, future) for item, future in batch if not future.done()]
-        if not live:
-            return
-        try:
-            results = await self._commit_retrying([item for item, _ in live])
-        except IntegrityError as exc:
-            if len(live) == 1:
-                _fail(live[0][1], exc)
-                return
-            log.info("%s of %d failed on an integrity error; retrying one by one", self.name, len(live))
-            for item, future in live:
-                try:
-                    (result,) = await self._commit_retrying([item])
-                except Exception as single:
-                    _fail(future, single)
-                else:
-                    _resolve(future, result)
-            return
-        except Exception as exc:
-            log.warning("%s of %d failed: %s", self.name, len(live), exc)
-            for _item, future in live:
-                _fail(future, exc)
-            return
-        for (_item, future), result in zip(live, results, strict=True):
-            _resolve(future, result)
-
-    async def _commit_retrying(self, items: list[T]) -> list[R]:
-        attempt = 0
-        while True:
-            try:
-                return await self._commit(items)
-            except Exception as exc:
-                if attempt >= self.retries or not is_retryable(exc):
-                    raise
-                log.info("%s rolled back (%s); trying again", self.name, exc)
-                await asyncio.sleep(self.backoff * 2**attempt)
-                attempt += 1
-
-    async def _commit(self, items: list[T]) -> list[R]:
-        if self.async_body is not None:
-            async with self.db.write() as session:
-                results = await self.async_body(session, items)
-        else:
-            body = self.body
-            if body is None:  # pragma: no cover - __init__ requires one of the two
-                raise ValueError("no body")
-            results = await self.db.run_write(lambda session: body(session, items))
-        self.batches += 1
-        self.items += len(items)
-        return results
-
-
-def _resolve(future: asyncio.Future[R], result: R) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
 
 
 def alembic_config(connection: Connection | None = None) -> Any:

@@ -206,6 +206,8 @@ class Member(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.MEMBER)
     locale: Mapped[str | None] = mapped_column(String(8), default=None)
     on_roster: Mapped[bool] = mapped_column(Boolean, default=True)  # False: joined by posting
+    # Part of every personal-export link's token: raised by `data slett`, so old links die.
+    data_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="members")
@@ -234,6 +236,9 @@ class PlatformIdentity(Base):
     user_id: Mapped[str] = mapped_column(String(300))
     display_name: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When this chat identity last acted (refreshed at most daily); retention forgets identities
+    # unused for the retention period. NULL: never seen since the column exists (use created_at).
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
     member: Mapped[Member] = relationship(back_populates="identities")
 

@@ -174,7 +174,7 @@ def test_usage_and_summary_by_locale(locale: str | None, expected: str) -> None:
 
 def test_usage_texts_match_the_design() -> None:
     assert usage("oppfolging", "nb") == "oppfolging <tekst> [@ansvarlig] [frist DD.MM]"
-    assert usage("referat", "nb") == "referat [md|html|docx] [DD.MM.YYYY]"
+    assert usage("referat", "nb") == "referat [md|html|docx|pdf] [DD.MM.YYYY]"
     assert usage("innspill", "en") == "innspill <item no.> <text>"
     assert "mote ny DD.MM.YYYY HH:MM-HH:MM" in usage("mote", "nb")
 

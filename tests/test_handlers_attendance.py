@@ -59,20 +59,34 @@ async def test_vara_refusals(db: Database) -> None:
     unknown = await bot.say("vara for Ingen Slik", as_=OLA)
     assert not unknown.ok and "Ingen Slik" in unknown.text
     guest = Person("U-G", "Gro Gjest")
-    no_org = await bot.say("vara for Kari Nordmann", as_=guest)
-    assert not no_org.ok and "profil" in no_org.text
+    not_on_roster = await bot.say("vara for Kari Nordmann", as_=guest)
+    assert not not_on_roster.ok and "deltakerlisten" in not_on_roster.text
     missing = await bot.say("vara", as_=OLA)
     assert not missing.ok and "vara for @person" in missing.text
     assert await count(db, Attendance) == 0
     assert await count(db, Member, Member.first_name == "Gro") == 0
 
 
-async def test_vara_after_profil(db: Database) -> None:
+async def test_a_guest_cannot_excuse_a_member_by_standing_in_for_them(db: Database) -> None:
+    """Issue 10, item 7: `vara for` marks the member excused, so a guest who joined by posting
+    (even after naming the member's organisation with `profil`) may not use it."""
     bot = TranscriptBot(db)
     await seed(bot)
     guest = Person("U-G", "Gro Gjest")
     assert (await bot.say("profil Asker kommune", as_=guest)).ok
-    assert (await bot.say("vara for Kari Nordmann", as_=guest)).ok
+    refused = await bot.say("vara for Kari Nordmann", as_=guest)
+    assert not refused.ok and "deltakerlisten" in refused.text
+    assert await count(db, Attendance) == 0
+
+
+async def test_a_roster_member_without_organisation_is_asked_for_one(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    ola = await _member(db, "Ola")
+    async with db.write() as session:
+        (await session.get(Member, ola.id)).organisation = ""  # type: ignore[union-attr]
+    no_org = await bot.say("vara for Kari Nordmann", as_=OLA)
+    assert not no_org.ok and "profil" in no_org.text
 
 
 async def test_no_meeting_to_attend(db: Database) -> None:

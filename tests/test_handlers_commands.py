@@ -119,15 +119,23 @@ async def test_data_export_and_delete(db: Database) -> None:
 
     (option,) = await rows(db, PollOption)
     await bot.click(option.poll_id, option.id, as_=KARI)
-    export = await bot.say("data eksport", as_=KARI)
-    assert export.ok and export.files
+    # In the channel: only "sent privately"; the data goes to Kari's direct messages.
+    said = await bot.say("data eksport", as_=KARI)
+    assert said.ok and not said.files and not said.links and "privat" in said.text
+    (sent,) = bot.messengers.slack.directs
+    assert sent.target.user_id == KARI.user_id
+    export = sent.reply
+    assert export.files and len(export.links) == 2
     data = json.loads(export.files[0].content)
     (mine,) = data["memberships"]
     assert mine["email"] == "kari.nordmann@asker.example"
     assert [s["text"] for s in mine["submissions"]] == ["Mitt innlegg"]
     assert mine["attendance"][0]["status"] == "excused"
     assert mine["work_group_sign_ups"][0]["option"] == "Gruppe 1"
-    reply = await bot.say("data slett", as_=KARI)
+    asked = await bot.say("data slett", as_=KARI)
+    assert asked.ok and "data slett bekreft" in asked.text and asked.buttons
+    assert await count(db, Submission) == 1  # asking deletes nothing
+    reply = await bot.say("data slett bekreft", as_=KARI)
     assert reply.ok and "slettet" in reply.text
     (kari,) = await rows(db, Member, Member.email.is_(None), Member.first_name == "Slettet")
     assert kari.organisation == "" and kari.on_roster is False
@@ -149,6 +157,11 @@ async def test_help_is_role_aware_and_in_the_users_language(db: Database) -> Non
     topic = await bot.say("hjelp runde", as_=KARI)
     assert topic.ok and "runde [tekst | ingen]" in topic.text
     assert "runde [text | ingen]" in (await bot.say("runde hjelp", as_=KARI, **EN)).text
+    # A mistyped topic gets the command it most likely meant.
+    typo = await bot.say("hjelp runnde", as_=KARI)
+    assert not typo.ok and "«runnde»" in typo.text and "Mente du `runde`?" in typo.text
+    assert "Did you mean `oppfolging`?" in (await bot.say("help oppfolgng", as_=KARI, **EN)).text
+    assert "Mente du" not in (await bot.say("hjelp xyzzy", as_=KARI)).text
 
 
 async def test_referat_in_markdown_with_links(db: Database) -> None:
@@ -172,6 +185,21 @@ async def test_referat_docx_and_html(db: Database) -> None:
     bot.links.public_url = None
     html_file = await bot.say("referat html", as_=KARI)
     assert html_file.ok and html_file.files and html_file.files[0].mime_type.startswith("text/html")
+
+
+async def test_referat_pdf_comes_as_a_file_and_a_link(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    await bot.say("runde Nytt fra Ås og Ørje", as_=KARI)
+    pdf = await bot.say("referat pdf", as_=KARI)
+    assert pdf.ok and "PDF/A" in pdf.text
+    [attachment] = pdf.files
+    assert attachment.filename.endswith(".pdf") and attachment.mime_type == "application/pdf"
+    assert attachment.content.startswith(b"%PDF-")
+    # Teams cannot take a bot's file in a channel: the signed link is what it shows
+    assert [link.url.rsplit("/", 1)[1] for link in pdf.links] == ["1.pdf?locale=nb"]
+    english = await bot.say("minutes pdf", as_=KARI, **EN)
+    assert english.ok and "PDF/A" in english.text and english.links[0].label == "Download the draft (PDF/A)"
 
 
 async def test_referat_for_a_date_without_a_meeting(db: Database) -> None:
@@ -232,3 +260,16 @@ async def test_garbage_never_raises(db: Database) -> None:
             ctx,
         )
         assert isinstance(reply.text, str)
+
+
+async def test_an_impossible_date_names_the_accepted_formats(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    reply = await bot.say("mote frist 31.02.2026", as_=SARA)
+    assert not reply.ok
+    assert "«31.02.2026» er ikke en dag som finnes." in reply.text
+    assert "20.01.2026, 20.01.26, 5.1.2026, 20.01" in reply.text
+    english = await bot.say("oppfolging Send the memo frist 31.02", as_=KARI, **EN)
+    assert "«31.02» is not a day that exists." in english.text and "20.01.2026" in english.text
+    unreadable = await bot.say("mote frist snart", as_=SARA)
+    assert "Jeg forstår ikke datoen «snart». Jeg leser datoer som 20.01.2026" in unreadable.text

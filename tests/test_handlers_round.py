@@ -268,3 +268,23 @@ async def test_concurrent_redeliveries_are_stored_once(db: Database) -> None:
     )
     assert all(r.ok for r in thread)
     assert await count(db, Submission) == 2
+
+
+async def test_an_entry_of_invisible_characters_is_no_entry(db: Database) -> None:
+    """Zero-width spaces, a BOM, non-breaking spaces, a Braille blank: not a submission. The
+    member gets the answer an empty one gets, and stays on the not-submitted list."""
+    from handlers.text import is_blank
+
+    invisible = ["\u200b", "\ufeff", "\u00a0\u00a0", "\u200b\u2060\u200d", "\u2800", " \u3164 "]
+    assert all(is_blank(t) for t in invisible) and not is_blank("\u200bå")
+    bot = TranscriptBot(db)
+    await seed(bot)
+    empty = await bot.say("runde", as_=KARI)
+    for text in invisible:
+        reply = await bot.say(f"runde {text}", as_=KARI)
+        assert reply.form is not None and reply.text == empty.text, repr(text)
+    [collection] = await rows(db, ChannelMessage)
+    assert (await bot.reply_in_thread("\u200b\ufeff", collection.message_ref, as_=KARI)).text == ""
+    assert await count(db, Submission) == 0
+    status = await bot.say("mote status", as_=SARA)
+    assert "Kari" in status.text.split("Mangler:", 1)[1]

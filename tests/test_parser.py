@@ -241,6 +241,8 @@ def test_empty_is_help(text: str) -> None:
         ("/referat md", Referat("md")),
         ("referat html", Referat("html")),
         ("referat DOCX", Referat("docx")),
+        ("referat pdf", Referat("pdf")),
+        ("referat 20.01.2026 PDF", Referat("pdf", date(2026, 1, 20))),
         ("referat docx 20.01.2026", Referat("docx", date(2026, 1, 20))),
         ("referat 20.01.2026 docx", Referat("docx", date(2026, 1, 20))),
         ("referat 20.01.2026", Referat("md", date(2026, 1, 20))),
@@ -256,7 +258,7 @@ def test_referat(text: str, expected: Referat) -> None:
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ("referat pdf", "bad_format"),
+        ("referat odt", "bad_format"),  # pdf is a format now
         ("referat md html", "bad_format"),
         ("referat 20.01.2026 21.01.2026", "bad_format"),
         ("referat 31.02.2026", "bad_date"),

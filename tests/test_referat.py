@@ -149,7 +149,7 @@ async def test_missing_meeting(db: Database) -> None:
 async def test_unknown_format_is_refused(sqlite_db: Database) -> None:
     fx = await build_meeting(sqlite_db, members=6)
     with pytest.raises(ValueError):
-        await compile_draft(sqlite_db, fx.meeting_id, "pdf", now=NOW)
+        await compile_draft(sqlite_db, fx.meeting_id, "odt", now=NOW)  # pdf is a format now
 
 
 async def test_latest_meeting_and_meeting_by_local_date(db: Database) -> None:
@@ -419,10 +419,18 @@ async def test_member_text_is_inert_in_every_format(sqlite_db: Database) -> None
         if stripped.startswith("- "):
             stripped = stripped[2:]
         if stripped.startswith("3. "):
-            stripped = "3.\t" + stripped[3:]
+            stripped = stripped[3:]  # Word numbers it: a real list item that starts at 3
         if stripped:
             assert stripped in joined, stripped
     assert "<b>Ola</b> *Nordmann*, <@U999> [Kommune](http://x):" in lines
+    word = Document(io.BytesIO(drafts["docx"].content))
+    [third] = [p for p in word.paragraphs if p.text == "tredje som skrevet"]
+    assert third.style is not None and third.style.name == "List Number"
+    num_id = third._p.pPr.numPr.numId.val
+    [start] = word.part.numbering_part.element.xpath(
+        f'./w:num[@w:numId="{num_id}"]/w:lvlOverride/w:startOverride/@w:val'
+    )
+    assert start == "3"
 
 
 async def test_unprintable_characters_do_not_break_word(sqlite_db: Database) -> None:

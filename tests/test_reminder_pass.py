@@ -125,6 +125,9 @@ class Links:
     def draft_url(self, meeting: Meeting, fmt: str, locale: str) -> str | None:
         return f"https://referent.example/drafts/{meeting.id}.{fmt}?l={locale}"
 
+    def export_url(self, members: object, fmt: str, locale: str) -> str | None:
+        return None
+
 
 @dataclass
 class World:

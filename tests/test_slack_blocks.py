@@ -187,3 +187,26 @@ def test_modal_round_trip() -> None:
     assert modal_values({"values": {"text": {"value": {"value": None}}}}) == {"text": ""}
     assert modal_values({}) == {}
     assert modal_errors(["text"], "For lang") == {"text": "For lang"}
+
+
+def test_split_for_inputs_gives_the_text_back_exactly() -> None:
+    from bot.slack.blocks import MAX_FORM_PARTS, form_fits, split_for_inputs
+    from handlers.events import FormField, FormView
+
+    for text in [
+        "",
+        "kort",
+        "a" * 3000,
+        "a" * 3001,
+        ("ord " * 2000).strip(),
+        "x\n" * 4000,
+        ("avsnitt\n\n" * 900),
+    ]:
+        parts, separators = split_for_inputs(text)
+        assert all(len(p) <= 3000 for p in parts)
+        joined = parts[0] + "".join(s + p for s, p in zip(separators, parts[1:], strict=True))
+        assert joined == text
+    huge = FormView(
+        "runde:1", "T", (FormField("text", "Runde", "y" * 3000 * (MAX_FORM_PARTS + 1)),), "Lagre", "Avbryt"
+    )
+    assert not form_fits(huge)

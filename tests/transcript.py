@@ -32,7 +32,7 @@ from handlers.events import (
     Reply,
 )
 from storage.db import Database
-from storage.models import Meeting
+from storage.models import Meeting, Member
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -134,6 +134,11 @@ class FakeLinks:
         if not self.public_url:
             return None
         return f"{self.public_url}/drafts/{meeting.id}.{fmt}?locale={locale}"
+
+    def export_url(self, members: Sequence[Member], fmt: str, locale: str) -> str | None:
+        if not self.public_url:
+            return None
+        return f"{self.public_url}/exports/{'-'.join(str(m.id) for m in members)}.{fmt}"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ It starts the real server on loopback against a fake Slack Web API and a fake Bo
 only fakes: the platforms' own HTTP APIs), and plays a fictional faggruppe: roster import, channel
 setup on both platforms, a meeting with an agenda, round-table posts as slash commands, thread
 replies, Teams messages with @mentions, an edit and a delete, attendance, a work-group poll clicked
-on both platforms, reminder passes at simulated times, and the draft written as .md/.html/.docx.
+on both platforms, reminder passes at simulated times, and the draft written as .md/.html/.docx/.pdf
+and the archive bundle (.zip).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -429,7 +431,7 @@ async def _remind(story: Story, meeting_id: int) -> None:
 
 async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool) -> int:
     """Run the story; write the drafts into `out`. Exit code 0 when everything went through."""
-    from handlers.referat import compile_draft
+    from handlers.referat import compile_archive, compile_draft
 
     console = Console(quiet=quiet, highlight=False)
     out.mkdir(parents=True, exist_ok=True)
@@ -450,8 +452,8 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
     public_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         DATABASE_URL=database,
-        SLACK_BOT_TOKEN="xoxb-demo-token",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=SecretStr("xoxb-demo-token"),
+        SLACK_SIGNING_SECRET=SecretStr(SIGNING_SECRET),
         SLACK_API_URL=slack_api.url,
         MICROSOFT_APP_ID="",
         REFERENT_TEAMS_EMULATOR=True,  # the demo's Teams side is local and unauthenticated
@@ -489,10 +491,10 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
                     progress.update(task, description=text, advance=1)
 
                 meeting_id = await _play(story, step)
-                step("Skriver utkast til referat (md, html, docx)")
+                step("Skriver utkast til referat (md, html, docx, pdf) og arkivpakke")
                 written: list[Path] = []
                 markdown = ""
-                for fmt in ("md", "html", "docx"):
+                for fmt in ("md", "html", "docx", "pdf"):
                     draft = await compile_draft(
                         server.runtime.db, meeting_id, fmt, locale=locale, now=datetime.now(UTC)
                     )
@@ -502,6 +504,12 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
                     written.append(path)
                     if fmt == "md":
                         markdown = draft.content.decode("utf-8")
+                bundle = await compile_archive(
+                    server.runtime.db, meeting_id, locale=locale, now=datetime.now(UTC)
+                )
+                assert bundle is not None
+                written.append(out / bundle.filename)
+                written[-1].write_bytes(bundle.content)
                 progress.update(task, completed=steps, description="Ferdig")
 
             _summary(console, story, written)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.access_log import access_log_options
 from bot.app import RUNTIME_KEY, create_app
 from bot.config import Settings
 from bot.runtime import Runtime
@@ -31,7 +32,7 @@ class RunningServer:
 async def start_server(settings: Settings, *, port: int | None = None) -> RunningServer:
     """Start `create_app(settings)` on 127.0.0.1 (startup hooks run, so SQLite is migrated)."""
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, **access_log_options(settings))
     await runner.setup()
     port = port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)

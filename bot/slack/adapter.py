@@ -32,7 +32,7 @@ class SlackAdapter:
 
     def __init__(self, runtime: Runtime, client: AsyncWebClient | None = None) -> None:
         settings = runtime.settings
-        token, secret = settings.slack_bot_token, settings.slack_signing_secret
+        token, secret = settings.secret("slack_bot_token"), settings.secret("slack_signing_secret")
         if not token or not secret:
             raise ValueError("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
         self.runtime = runtime

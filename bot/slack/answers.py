@@ -28,7 +28,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.slack.blocks import message_payload, modal_view, word
+from bot.slack.blocks import form_fits, message_payload, modal_view, word
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory
 from bot.slack.text import SlackUser, to_plain_resolving
 from handlers.dispatch import handle
@@ -200,6 +200,9 @@ class Answers:
         """Answer a slash command (in the ack body) or a click (afterwards), open a form if the
         reply has one, then spawn the rest (files, effects)."""
         opened = False
+        if reply.form is not None and not form_fits(reply.form):
+            # Never a form that cannot hold the whole entry: say so, and how to edit instead.
+            reply = replace(reply, form=None, text=word("form_too_long", where.locale), ok=False)
         if reply.form is not None and where.trigger_id:
             opened = await self.open_form(reply, where)
         shown = replace(reply, form=None) if opened else reply
@@ -230,7 +233,8 @@ class Answers:
         if where.thread_ts:
             meta["thread"] = where.thread_ts
         try:
-            await self.client.views_open(trigger_id=where.trigger_id, view=modal_view(reply.form, meta))
+            view = modal_view(reply.form, meta, where.locale)
+            await self.client.views_open(trigger_id=where.trigger_id, view=view)
             return True
         except TRANSIENT as exc:
             log.warning("views.open failed: %s", exc)

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from bot.slack.text import defang, escape
-from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
+from handlers.events import Button, ButtonStyle, FormField, FormView, PollView, Reply
 from handlers.i18n import DEFAULT_LOCALE, normalise_locale, t
 
 Block = dict[str, Any]
@@ -319,53 +319,138 @@ def message_payload(
     }
 
 
-def modal_view(form: FormView, private_metadata: dict[str, str]) -> dict[str, Any]:
-    """A Slack modal with one text input per field; `private_metadata` carries where it came from."""
+# A Slack modal holds at most 100 blocks; a few stay free for what Slack adds around inputs.
+MAX_FORM_PARTS = 90
+_PART = "~"  # block id of a field's later parts: "text~2", "text~3" …
+_BREAKS = ("\n\n", "\n", " ")
+
+
+def split_for_inputs(value: str, limit: int = MAX_INPUT_CHARS) -> tuple[list[str], list[str]]:
+    """`value` cut into parts a plain_text_input can hold (Slack: 3,000 characters), and the
+    separator dropped at each cut, so that the parts joined with them give `value` back exactly.
+
+    Cuts fall at a paragraph break if there is one, else a line break, else a space; a run with
+    none of them is cut where it must be (separator ""). Never shortens the text."""
+    parts: list[str] = []
+    separators: list[str] = []
+    rest = value
+    while len(rest) > limit:
+        cut, separator = limit, ""
+        for brk in _BREAKS:
+            at = rest.rfind(brk, 1, limit + len(brk))
+            if 0 < at <= limit:
+                cut, separator = at, brk
+                break
+        parts.append(rest[:cut])
+        separators.append(separator)
+        rest = rest[cut + len(separator) :]
+    parts.append(rest)
+    return parts, separators
+
+
+def _input_block(block_id: str, label: str, field: FormField, value: str) -> Block:
+    element: Block = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": field.multiline,
+        "max_length": MAX_INPUT_CHARS,
+    }
+    if value:
+        element["initial_value"] = value
+    if field.placeholder:
+        element["placeholder"] = plain(field.placeholder, 150)
+    return {
+        "type": "input",
+        "block_id": block_id[:255],
+        "optional": True,
+        "label": plain(label, 2000),
+        "element": element,
+    }
+
+
+class FormTooLong(ValueError):
+    """A form whose fields would need more inputs than a modal can hold."""
+
+
+def form_fits(form: FormView) -> bool:
+    """Whether a modal can hold every field whole (at most MAX_FORM_PARTS inputs)."""
+    return sum(len(split_for_inputs(f.value)[0]) for f in form.fields) <= MAX_FORM_PARTS
+
+
+def modal_view(form: FormView, private_metadata: dict[str, str], locale: str | None = None) -> dict[str, Any]:
+    """A Slack modal with text inputs per field; `private_metadata` carries where it came from.
+
+    A field longer than one input can hold is spread over several ("del 2 av 3"), cut at
+    paragraph breaks, and `modal_values` joins them again with what was cut away: a form never
+    shortens what it was given (issue: a 9,000-character entry saved unchanged stays whole)."""
     blocks: list[Block] = []
+    splits: dict[str, list[str]] = {}
     for field in form.fields:
-        element: Block = {
-            "type": "plain_text_input",
-            "action_id": "value",
-            "multiline": field.multiline,
-            "max_length": MAX_INPUT_CHARS,
-        }
-        if field.value:
-            element["initial_value"] = field.value[:MAX_INPUT_CHARS]
-        if field.placeholder:
-            element["placeholder"] = plain(field.placeholder, 150)
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": field.name[:255],
-                "optional": True,
-                "label": plain(field.label, 2000),
-                "element": element,
-            }
-        )
+        parts, separators = split_for_inputs(field.value)
+        if separators:
+            splits[field.name] = separators
+        for number, part in enumerate(parts, start=1):
+            label = field.label
+            if len(parts) > 1:
+                label = f"{field.label} ({word('form_part', locale).format(n=number, total=len(parts))})"
+            block_id = field.name if number == 1 else f"{field.name}{_PART}{number}"
+            blocks.append(_input_block(block_id, label, field, part))
+    if len(blocks) > MAX_FORM_PARTS:
+        raise FormTooLong(f"{len(blocks)} inputs")
+    metadata = {**private_metadata, "form_id": form.form_id}
+    if splits:
+        metadata["splits"] = json.dumps(splits, separators=(",", ":"))
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK_ID,
         "title": plain(form.title, MAX_MODAL_TITLE),
         "submit": plain(form.submit_label, MAX_MODAL_TITLE),
         "close": plain(form.cancel_label, MAX_MODAL_TITLE),
-        "private_metadata": json.dumps({**private_metadata, "form_id": form.form_id}, separators=(",", ":")),
+        "private_metadata": json.dumps(metadata, separators=(",", ":")),
         "blocks": blocks,
     }
 
 
-def modal_values(state: dict[str, Any]) -> dict[str, str]:
-    """`view.state.values` → {field name: text}; anything not a text input is ignored."""
-    values: dict[str, str] = {}
+def _splits_of(metadata: dict[str, Any]) -> dict[str, list[str]]:
+    try:
+        raw = json.loads(str(metadata.get("splits") or "{}"))
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(name): [str(s) for s in seps if s in ("", *_BREAKS)]
+        for name, seps in raw.items()
+        if isinstance(seps, list)
+    }
+
+
+def modal_values(state: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, str]:
+    """`view.state.values` → {field name: text}; a field spread over several inputs comes back
+    whole, joined with the separators `modal_view` cut away. Non-text inputs are ignored."""
+    pieces: dict[str, dict[int, str]] = {}
     raw = state.get("values") if isinstance(state, dict) else None
     if not isinstance(raw, dict):
-        return values
+        return {}
     for block_id, actions in raw.items():
         if not isinstance(actions, dict):
             continue
         entry = actions.get("value")
-        if isinstance(entry, dict):
-            value = entry.get("value")
-            values[str(block_id)] = value if isinstance(value, str) else ""
+        if not isinstance(entry, dict):
+            continue
+        value = entry.get("value")
+        name, _, number = str(block_id).partition(_PART)
+        index = int(number) if number.isdigit() else 1
+        pieces.setdefault(name, {})[index] = value if isinstance(value, str) else ""
+    splits = _splits_of(metadata or {})
+    values: dict[str, str] = {}
+    for name, parts in pieces.items():
+        separators = splits.get(name, [])
+        text = parts.get(1, "")
+        for index in range(2, max(parts) + 1):
+            separator = separators[index - 2] if index - 2 < len(separators) else "\n"
+            text += separator + parts.get(index, "")
+        values[name] = text
     return values
 
 

@@ -26,10 +26,12 @@ from bot.slack.answers import Answers, RetryLater, Where
 from bot.slack.blocks import (
     FORM_CALLBACK_ID,
     LINK_ACTION_PREFIX,
+    form_fits,
     modal_errors,
     modal_values,
     modal_view,
     parse_poll_action,
+    word,
 )
 from bot.slack.text import strip_leading_mention
 from bot.slack.validation import (
@@ -437,7 +439,7 @@ class Listeners:
         form_id = text_field(meta, "form_id")
         user_id = id_field(dict_field(body, "user"), "id")
         team_id = context.team_id or text_field(meta, "team")
-        values = modal_values(opt_dict(view, "state"))
+        values = modal_values(opt_dict(view, "state"), meta)
         event = self.answers.event(
             EventKind.FORM_SUBMIT,
             team_id=team_id,
@@ -459,10 +461,16 @@ class Listeners:
         if not reply.ok and reply.text and values:
             await ack(response_action="errors", errors=modal_errors(values.keys(), reply.text))
             return
+        if reply.form is not None and not form_fits(reply.form):
+            reply = replace(reply, form=None, text=word("form_too_long", where.locale), ok=False)
         if reply.form is not None:
             await ack(
                 response_action="update",
-                view=modal_view(reply.form, {k: str(v) for k, v in meta.items() if k != "form_id"}),
+                view=modal_view(
+                    reply.form,
+                    {k: str(v) for k, v in meta.items() if k not in ("form_id", "splits")},
+                    where.locale,
+                ),
             )
             reply = replace(reply, form=None)
         else:

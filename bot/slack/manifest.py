@@ -33,7 +33,7 @@ BOT_SCOPES: dict[str, str] = {
     "groups:read": "the same, for private channels",
     "users:read": "names and languages of the people who post",
     "users:read.email": "linking Slack users to the roster by e-mail",
-    "files:write": "the referat draft as a Word file",
+    "files:write": "the referat draft as a Word or PDF/A file",
 }
 
 BOT_EVENTS: tuple[str, ...] = (

@@ -93,7 +93,7 @@ def check_configuration(settings: Settings) -> None:
             f"MICROSOFT_APP_TYPE={settings.microsoft_app_type!r}: "
             "use MultiTenant, SingleTenant or UserAssignedMSI."
         )
-    if app_type != "userassignedmsi" and not settings.microsoft_app_password:
+    if app_type != "userassignedmsi" and not settings.secret("microsoft_app_password"):
         raise TeamsConfigError(
             "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD (the client secret) is not."
         )
@@ -316,7 +316,7 @@ def token_provider(settings: Settings, token_url: str | None = None) -> TokenPro
     if app_type == "userassignedmsi":
         return ManagedIdentityToken(settings.microsoft_app_id)
     url = token_url or token_url_for(app_type, settings.microsoft_app_tenant_id)
-    return ClientCredentialsToken(settings.microsoft_app_id, settings.microsoft_app_password, url)
+    return ClientCredentialsToken(settings.microsoft_app_id, settings.secret("microsoft_app_password"), url)
 
 
 def service_url_policy(settings: Settings) -> ServiceUrlPolicy:

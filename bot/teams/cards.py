@@ -177,6 +177,17 @@ def poll_card(poll: PollView) -> dict[str, Any]:
     return card(body)
 
 
+# Teams refuses a bot message over about 28 KB: a form holds at most this much text, so its card
+# stays well under that with Norwegian letters escaped in JSON. A longer entry gets no form.
+FORM_MAX_CHARS = 15_000
+INPUT_MAX_CHARS = 20_000
+
+
+def form_fits(form: FormView) -> bool:
+    """Whether a card can carry every field whole (no form may shorten an entry)."""
+    return sum(len(f.value) for f in form.fields) <= FORM_MAX_CHARS
+
+
 def form_card(form: FormView, owner: str | None = None) -> dict[str, Any]:
     """The round-table editor: a multi-line input prefilled with my entry, Save and Cancel.
     In a channel everyone sees the card, so it names its owner and only they can save it."""
@@ -190,7 +201,7 @@ def form_card(form: FormView, owner: str | None = None) -> dict[str, Any]:
                 "value": field.value,
                 "isMultiline": field.multiline,
                 "placeholder": field.placeholder,
-                "maxLength": 20_000,
+                "maxLength": max(INPUT_MAX_CHARS, len(field.value)),
             }
         )
     actions = [

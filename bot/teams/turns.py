@@ -23,6 +23,7 @@ from bot.teams import activity as ta
 from bot.teams.cards import (
     CARD_CONTENT_TYPE,
     card_for_update,
+    form_fits,
     notice_card,
     plain_text,
     poll_card,
@@ -237,6 +238,10 @@ class TeamsTurns:
     ) -> None:
         """Answer in the conversation the activity came from: in a channel, in its thread; in a
         chat, as a reply. Then run the reply's effects after the turn."""
+        if reply.form is not None and not form_fits(reply.form):
+            # Never a form that cannot hold the whole entry: say so, and how to edit instead.
+            text = t(ta.locale_of(activity), "teams.form_too_long")
+            reply = dataclasses.replace(reply, form=None, text=text, ok=False)
         outs = render_reply(reply, owner=self._user_key(activity))
         if outs:
             address = ta.address_of(activity)

@@ -6,14 +6,16 @@ they replace is marked excused (unless they said otherwise), so they get no remi
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers import parser as grammar
 from handlers.command_table import command
 from handlers.commands.common import (
     answer,
+    contacts,
     find_person,
     meeting_label,
     refuse,
-    require_secretariat,
     upcoming_meeting,
 )
 from handlers.context import HandlerContext
@@ -61,6 +63,11 @@ VARA = command(
 )
 
 
+def _for_others(action: str, people: tuple[PersonRef, ...]) -> tuple[str, dict[str, Any]] | None:
+    """Attendance set for others is an admin action (audited); my own is not."""
+    return (action, {"people": [p.name for p in people]}) if people else None
+
+
 async def _meeting(scope: Scope) -> Meeting | Reply:
     meeting = await upcoming_meeting(scope)
     if meeting is None:
@@ -73,9 +80,12 @@ async def _register_others(
 ) -> Reply:
     """The secretariat (or the chair) registers attendance for others, e.g. from the meeting's
     participant list. Every name must be found, or nothing is stored."""
-    refused = await require_secretariat(scope, command, also=(Role.CHAIR,))
-    if refused is not None:
-        return refused
+    me = scope.member
+    if me is None or me.role not in (Role.SECRETARIAT, Role.CHAIR):
+        # members register themselves only: say how, and whom to ask for others
+        return refuse(
+            scope, "attendance.others_need_secretariat", command=command, contacts=await contacts(scope)
+        )
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting
@@ -90,7 +100,7 @@ async def _register_others(
     return answer(scope, key, names=join_names(names, scope.locale), meeting=meeting_label(scope, meeting))
 
 
-@TILSTEDE.handles(Present)
+@TILSTEDE.handles(Present, audit=lambda c: _for_others("attendance.present", c.people))
 async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.PRESENT, "tilstede")
@@ -104,7 +114,7 @@ async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     return answer(scope, "attendance.present", meeting=meeting_label(scope, meeting))
 
 
-@FORFALL.handles(Excused)
+@FORFALL.handles(Excused, audit=lambda c: _for_others("attendance.excused", c.people))
 async def excused(cmd: Excused, scope: Scope, ctx: HandlerContext) -> Reply:
     if cmd.people:
         return await _register_others(scope, cmd.people, AttendanceStatus.EXCUSED, "forfall")
@@ -124,6 +134,11 @@ def _same_organisation(a: str, b: str) -> bool:
 
 @VARA.handles(Substitute)
 async def substitute(cmd: Substitute, scope: Scope, ctx: HandlerContext) -> Reply:
+    # Standing in for someone marks them excused: only a roster member (or the secretariat or
+    # chair) may, never a guest who joined by posting and then named an organisation.
+    me = scope.member
+    if me is None or not (me.on_roster or me.role in (Role.SECRETARIAT, Role.CHAIR)):
+        return refuse(scope, "attendance.substitute_roster_only", contacts=await contacts(scope))
     meeting = await _meeting(scope)
     if isinstance(meeting, Reply):
         return meeting

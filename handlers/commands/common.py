@@ -23,7 +23,7 @@ from handlers.events import Reply
 from handlers.i18n import Raw, format_deadline, format_meeting_day, format_meeting_time, join_names, t
 from handlers.identity import Scope, ScopeView, platform_of
 from handlers.referat.deadline import collection_open, submission_deadline
-from handlers.text import clean
+from handlers.text import clean, is_blank
 from storage.models import Group, Meeting, MeetingStatus, Member, Role
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
@@ -149,10 +149,13 @@ async def contacts(scope: Scope) -> str:
     return join_names(names, scope.locale) if names else t(scope.locale, "common.secretariat_fallback")
 
 
-async def closed_reply(scope: Scope, meeting: Meeting) -> Reply:
-    """Submissions refused: says that it is closed, since when, and who to contact."""
+async def closed_reply(scope: Scope, meeting: Meeting, *, change: bool = False) -> Reply:
+    """Submissions refused: says that it is closed, since when, and who to contact. `change`:
+    an edit or deletion of what was posted before, which stays in the referat as it was."""
     params = {"meeting": meeting_label(scope, meeting), "deadline": deadline_text(scope, meeting)}
     key = "closed.closed" if meeting.status == MeetingStatus.CLOSED else "closed.deadline"
+    if change:
+        key = "closed.change_closed" if meeting.status == MeetingStatus.CLOSED else "closed.change_deadline"
     parts = [t(scope.locale, key, **params)]
     if scope.is_secretariat:
         parts.append(t(scope.locale, "closed.secretariat_hint"))
@@ -178,7 +181,7 @@ async def submission_meeting(scope: Scope) -> Meeting | Reply:
 def member_text(scope: ScopeView, raw: str, command: str | None = None) -> str | Reply:
     """Member text as stored (cleaned, as written), or the refusal when empty or too long."""
     text = clean(raw).strip()
-    if not text:
+    if is_blank(text):
         return refuse(scope, "common.empty_text", usage_of=command)
     if len(text) > MAX_TEXT:
         return refuse(scope, "common.too_long", length=len(text), limit=MAX_TEXT)

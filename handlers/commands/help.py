@@ -35,7 +35,8 @@ def _line(locale: str, name: str) -> str:
 def _topic(locale: str, topic: str) -> Reply:
     command = lookup(topic)
     if command is None:
-        return Reply(text=t(locale, "parse.unknown_command", word=topic, suggestion=None), ok=False)
+        suggestion = grammar.suggest_command(topic)
+        return Reply(text=t(locale, "parse.unknown_command", word=topic, suggestion=suggestion), ok=False)
     name = command.name
     text = t(
         locale,

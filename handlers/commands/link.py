@@ -10,7 +10,6 @@ platform mention, so neither can be a look-alike.
 from __future__ import annotations
 
 from handlers import parser as grammar
-from handlers.audit import record
 from handlers.command_table import command
 from handlers.commands.common import answer, find_person, require_secretariat
 from handlers.context import HandlerContext
@@ -33,7 +32,9 @@ KOBLE = command(
 )
 
 
-@KOBLE.handles(LinkIdentity)
+@KOBLE.handles(
+    LinkIdentity, audit=lambda c: ("identity.link", {"user_id": c.user_id, "member": c.member})
+)
 async def link(cmd: LinkIdentity, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await require_secretariat(scope, "koble")
     if refusal is not None:
@@ -51,5 +52,4 @@ async def link(cmd: LinkIdentity, scope: Scope, ctx: HandlerContext) -> Reply:
     await member_repo.link_identity(
         scope.session, person, platform, event.workspace_id, cmd.user_id, cmd.user_name
     )
-    await record(scope.session, scope, "identity.link", {"member_id": person.id, "user_id": cmd.user_id})
     return answer(scope, "link.linked", user=cmd.user_name, name=person.name, group=scope.group.name)

@@ -83,7 +83,7 @@ async def _managed(scope: Scope) -> Meeting | Reply:
     return meeting
 
 
-@MOTE.handles(MeetingNew)
+@MOTE.handles(MeetingNew, audit=lambda c: ("meeting.new", {"day": c.day.isoformat()}))
 async def new(cmd: MeetingNew, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote ny")
     if refusal is not None:
@@ -211,7 +211,7 @@ async def status(cmd: MeetingStatusCmd, scope: Scope, ctx: HandlerContext) -> Re
     return Reply(text="\n".join(lines))
 
 
-@MOTE.handles(MeetingClose)
+@MOTE.handles(MeetingClose, audit="meeting.close")
 async def close(cmd: MeetingClose, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote lukk")
     if refusal is not None:
@@ -239,7 +239,7 @@ async def _reopen_target(scope: Scope) -> Meeting | None:
     return await managed_meeting(scope)
 
 
-@MOTE.handles(MeetingReopen)
+@MOTE.handles(MeetingReopen, audit="meeting.reopen")
 async def reopen(cmd: MeetingReopen, scope: Scope, ctx: HandlerContext) -> Reply:
     """Open again; if the deadline had passed, move it as far as a new meeting would get."""
     refusal = await _guard(scope, "mote apne")
@@ -261,7 +261,7 @@ async def reopen(cmd: MeetingReopen, scope: Scope, ctx: HandlerContext) -> Reply
     return answer(scope, "meeting.reopened_extended", meeting=label, deadline=deadline_text(scope, meeting))
 
 
-@MOTE.handles(MeetingDeadline)
+@MOTE.handles(MeetingDeadline, audit=lambda c: ("meeting.deadline", {"day": c.day.isoformat()}))
 async def move_deadline(cmd: MeetingDeadline, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await _guard(scope, "mote frist")
     if refusal is not None:

@@ -38,7 +38,7 @@ PROFIL = command(
 )
 
 
-@ROLLE.handles(SetRole)
+@ROLLE.handles(SetRole, audit=lambda c: ("role.set", {"person": c.person, "role": c.role}))
 async def set_role(cmd: SetRole, scope: Scope, ctx: HandlerContext) -> Reply:
     refusal = await require_secretariat(scope, "rolle")
     if refusal is not None:

@@ -26,7 +26,7 @@ from handlers.i18n import normalise_locale, t
 from handlers.identity import Scope, ScopeView, ensure_member, platform_of
 from handlers.parsed import Round
 from handlers.referat.deadline import submission_deadline
-from handlers.text import one_line
+from handlers.text import is_blank, one_line
 from storage.models import Group, Meeting, MeetingStatus, Member, SubmissionKind
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
@@ -119,7 +119,7 @@ async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
         return meeting
     if cmd.nothing:
         return await _nothing(scope, meeting)
-    if not cmd.text.strip():
+    if is_blank(cmd.text):
         return await _open_form(scope, meeting)
     text = member_text(scope, cmd.text, "runde")
     if isinstance(text, Reply):
@@ -163,7 +163,7 @@ async def save_form(scope: Scope, form: str, values: dict[str, str]) -> Reply:
     raw = values.get("text", "")
     label = meeting_label(scope, meeting)
     member = await ensure_member(scope)
-    if not raw.strip():
+    if is_blank(raw):
         await submission_repo.replace_round_entry(
             scope.session,
             meeting_id=meeting.id,
@@ -202,7 +202,7 @@ async def save_thread_reply(scope: Scope, meeting: Meeting) -> Reply:
             )
     if not is_collecting(scope, meeting):
         return await closed_reply(scope, meeting)
-    if not event.text.strip():
+    if is_blank(event.text):
         return SILENT
     text = member_text(scope, event.text)
     if isinstance(text, Reply):
@@ -223,8 +223,8 @@ async def edit_post(scope: Scope) -> Reply:
     if meeting is None or meeting.group_id != scope.group.id:
         return SILENT
     if not is_collecting(scope, meeting):
-        return await closed_reply(scope, meeting)
-    if not event.text.strip():
+        return await closed_reply(scope, meeting, change=True)
+    if is_blank(event.text):
         return await delete_post(scope)
     text = member_text(scope, event.text)
     if isinstance(text, Reply):
@@ -236,7 +236,9 @@ async def edit_post(scope: Scope) -> Reply:
 
 
 async def delete_post(scope: Scope) -> Reply:
-    """A deleted thread reply leaves the referat too, even after the deadline: it is gone in chat."""
+    """A deleted thread reply leaves the referat too, while collection is open. After the
+    deadline it is refused like an edit, and told plainly: what stood at the deadline is what
+    the secretariat works from (`data slett` still removes a member's own text)."""
     event = scope.event
     if not event.message_ref:
         return SILENT
@@ -246,6 +248,8 @@ async def delete_post(scope: Scope) -> Reply:
     meeting = await meeting_repo.get_meeting(scope.session, submission.meeting_id)
     if meeting is None or meeting.group_id != scope.group.id:
         return SILENT
+    if not is_collecting(scope, meeting):
+        return await closed_reply(scope, meeting, change=True)
     await scope.session.delete(submission)
     await scope.session.flush()
     return answer(scope, "round.deleted", meeting=meeting_label(scope, meeting))
@@ -336,7 +340,7 @@ async def _store(
 @RUNDE.fast_path(Round)
 async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply | None:
     """`runde <tekst>` on the hot path; None when the full path must answer."""
-    if cmd.nothing or not cmd.text.strip():
+    if cmd.nothing or is_blank(cmd.text):
         return None
     member = _settled_member(view)
     if member is None:
@@ -361,7 +365,7 @@ async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply |
 async def fast_thread_reply(view: ScopeView, ctx: HandlerContext, meeting_id: int) -> Reply | None:
     """A reply in the collection thread of `meeting_id` on the hot path; None: the full path."""
     event = view.event
-    if not event.message_ref or not event.text.strip():
+    if not event.message_ref or is_blank(event.text):
         return None
     member = _settled_member(view)
     if member is None:

@@ -50,7 +50,7 @@ _JOIN = re.compile(r"^(?:bli med|join)\s+#?(\d{1,9})$", re.IGNORECASE)
 _APPROVE = re.compile(r"^(?:godkjenn|approve)\s+#?(\d{1,9})$", re.IGNORECASE)
 
 
-@OPPSETT.handles_unbound(Setup)
+@OPPSETT.handles_unbound(Setup, audit="setup")
 async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerContext, locale: str) -> Reply:
     """Works in bound and unbound channels alike (that is how a channel gets bound)."""
     if event.is_direct:

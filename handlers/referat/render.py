@@ -1,4 +1,5 @@
-"""Rendering the referat view-model as Markdown and HTML (Jinja2) and as Word (python-docx).
+"""Rendering the referat view-model as Markdown and HTML (Jinja2), as Word (python-docx) and as
+PDF/A-2a (WeasyPrint, from the HTML page; see pdf.py).
 
 Escaping is never left to the template author: the HTML environment autoescapes, and the
 Markdown environment escapes every `{{ value }}` through `finalize` unless the value is
@@ -22,6 +23,7 @@ MIME_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
 }
 FORMATS = tuple(MIME_TYPES)
 
@@ -128,7 +130,7 @@ def render_html(view: ReferatView) -> str:
 
 
 def render(view: ReferatView, fmt: str) -> RenderedDraft:
-    """The view in md, html or docx, with the file name the house style uses."""
+    """The view in md, html, docx or pdf, with the file name the house style uses."""
     filename = f"{view.filename_stem}.{fmt}"
     if fmt == "md":
         text = render_markdown(view)
@@ -140,4 +142,8 @@ def render(view: ReferatView, fmt: str) -> RenderedDraft:
         from handlers.referat.word import render_docx
 
         return RenderedDraft(filename, render_docx(view), MIME_TYPES[fmt], None)
+    if fmt == "pdf":
+        from handlers.referat.pdf import render_pdf
+
+        return RenderedDraft(filename, render_pdf(view), MIME_TYPES[fmt], None)
     raise ValueError(f"unknown referat format {fmt!r} (expected one of {', '.join(FORMATS)})")

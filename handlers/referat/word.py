@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from datetime import UTC
 from functools import lru_cache
@@ -44,6 +45,9 @@ STYLE_NAMES = (
     "List Bullet",
     "List Bullet 2",
     "List Bullet 3",
+    "List Number",
+    "List Number 2",
+    "List Number 3",
     "Nummerert liste",
     "Nummerert liste 2",
     "Nummerert liste 3",
@@ -95,6 +99,48 @@ class _Writer:
                 self.ids[name] = _attr(doc.styles[name].style_id)
             except KeyError:  # a restyled template without it: fall back to the default style
                 continue
+        self._numbering = doc.part.numbering_part.element
+        self._ordered = self._ordered_definitions()
+        used = [int(n) for n in self._numbering.xpath("./w:num/@w:numId")]
+        self._next_num_id = max(used, default=0) + 1
+
+    # numbered lists
+
+    def _ordered_definitions(self) -> dict[int, tuple[str, str]]:
+        """Depth → (style id, abstract numbering id) of the template's "List Number" styles, so
+        numbered items are real Word lists (a screen reader announces them as such)."""
+        found: dict[int, tuple[str, str]] = {}
+        for depth, name in enumerate(("List Number", "List Number 2", "List Number 3"), start=1):
+            if name not in self.ids:
+                continue
+            num_id = self.doc.styles[name].element.find(f"{qn('w:pPr')}/{qn('w:numPr')}/{qn('w:numId')}")
+            if num_id is None:
+                continue
+            abstract = self._numbering.xpath(f'./w:num[@w:numId="{num_id.get(qn("w:val"))}"]/w:abstractNumId')
+            if abstract:
+                found[depth] = (self.ids[name], _attr(abstract[0].get(qn("w:val"))))
+        return found
+
+    def new_numbered_list(self, depth: int, start: int) -> str | None:
+        """A fresh numbering instance that starts at `start`: each list counts on its own."""
+        definition = self._ordered.get(depth)
+        if definition is None:
+            return None
+        num_id = str(self._next_num_id)
+        self._next_num_id += 1
+        num = parse_xml(
+            f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="{definition[1]}"/>'
+            f'<w:lvlOverride w:ilvl="0"><w:startOverride w:val="{max(start, 0)}"/></w:lvlOverride></w:num>'
+        )
+        self._numbering._insert_num(num)
+        return num_id
+
+    def numbered_para(self, depth: int, num_id: str, *runs: Xml) -> None:
+        style_id = self._ordered[depth][0]
+        self.parts.append(
+            f'<w:p><w:pPr><w:pStyle w:val="{style_id}"/><w:numPr><w:ilvl w:val="0"/>'
+            f'<w:numId w:val="{num_id}"/></w:numPr></w:pPr>{"".join(runs)}</w:p>'
+        )
 
     # runs
 
@@ -113,20 +159,24 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
-    def para(self, style: str | None, *runs: Xml, keep_next: bool = False) -> Xml:
+    def para(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> Xml:
+        """A paragraph; `space_before` (twentieths of a point) instead of an empty paragraph, which
+        a screen reader would announce as "blank"."""
         props = ""
         if style and style in self.ids:
             props += f'<w:pStyle w:val="{self.ids[style]}"/>'
         if keep_next:
             props += "<w:keepNext/>"
+        if space_before:
+            props += f'<w:spacing w:before="{space_before}"/>'
         ppr = f"<w:pPr>{props}</w:pPr>" if props else ""
         return f"<w:p>{ppr}{''.join(runs)}</w:p>"
 
-    def p(self, style: str | None, *runs: Xml, keep_next: bool = False) -> None:
-        self.parts.append(self.para(style, *runs, keep_next=keep_next))
+    def p(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> None:
+        self.parts.append(self.para(style, *runs, keep_next=keep_next, space_before=space_before))
 
-    def text(self, style: str | None, text: str) -> None:
-        self.p(style, self.run(text))
+    def text(self, style: str | None, text: str, *, space_before: int = 0) -> None:
+        self.p(style, self.run(text), space_before=space_before)
 
     def placeholder(self, text: str, style: str | None = "Normal") -> None:
         self.p(style, self.run(text, style="Plassholder", italic="Plassholder" not in self.ids))
@@ -149,8 +199,18 @@ class _Writer:
 
     def _list(self, lst: ItemList, level: int) -> None:
         depth = min(level, 3)
+        num_id: str | None = None
+        expected = lst.start
         for item in lst.items:
-            if item.marker:
+            number = int(item.marker.rstrip(".)")) if item.marker and item.marker[:-1].isdigit() else None
+            if number is not None and depth in self._ordered:
+                # a number out of sequence ("1. … 7. …") starts a new count at what was typed
+                if num_id is None or number != expected:
+                    num_id = self.new_numbered_list(depth, number)
+                expected = number + 1
+                assert num_id is not None
+                self.numbered_para(depth, num_id, self.run(item.text))
+            elif item.marker:  # a template without numbered list styles: the number as typed
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
                 self.p(style, self.run(f"{item.marker}\t{item.text}"))
             else:
@@ -266,8 +326,7 @@ def _draft_box(w: _Writer, v: ReferatView) -> None:
     box = v.draft_box
     if box is None:
         return
-    w.p("Normal")
-    w.text("Sekretariatsboks tittel", box.title)
+    w.text("Sekretariatsboks tittel", box.title, space_before=240)
     w.text("Sekretariatsboks", box.summary)
     if box.missing:
         w.text("Sekretariatsboks", ", ".join(box.missing))
@@ -339,17 +398,20 @@ def _rest(w: _Writer, v: ReferatView) -> None:
         w.text("Normal", labels["signed_up_none"])
 
     w.text("Heading 1", labels["follow_ups"])
+    follow_up_list = w.new_numbered_list(1, 1) if v.follow_ups else None
     for follow_up in v.follow_ups:
-        # "1.<tab>first paragraph (details)"; any further paragraphs or lists follow it
+        # a numbered item "first paragraph (details)"; any further paragraphs or lists follow it
         first = follow_up.text[0] if follow_up.text else None
         lead = first if isinstance(first, Para) else None
         details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
-        w.p(
-            "Nummerert liste",
-            w.run(f"{follow_up.number}.\t"),
+        item_runs = (
             w.lines_run(lead.lines) if lead else "",
             w.run(f" ({follow_up.details})", style=details_style),
         )
+        if follow_up_list is not None:
+            w.numbered_para(1, follow_up_list, *item_runs)
+        else:
+            w.p("Nummerert liste", w.run(f"{follow_up.number}.\t"), *item_runs)
         w.blocks(follow_up.text[1:] if lead else follow_up.text)
     if not v.follow_ups:
         w.text("Normal", labels["follow_ups_none"])
@@ -357,10 +419,9 @@ def _rest(w: _Writer, v: ReferatView) -> None:
     if v.any_other is not None:
         w.text("Heading 1", v.any_other.heading)
         _item_body(w, v, v.any_other)
-    w.p("Normal")
     if v.next_meeting:
-        w.text("Normal", v.next_meeting)
-    w.text("Normal", v.closing)
+        w.text("Normal", v.next_meeting, space_before=360)
+    w.text("Normal", v.closing, space_before=0 if v.next_meeting else 360)
 
 
 def render_docx(view: ReferatView) -> bytes:
@@ -391,4 +452,17 @@ def render_docx(view: ReferatView) -> bytes:
     props.revision = 1
     out = io.BytesIO()
     doc.save(out)
+    return _with_fixed_times(out.getvalue(), stamp.timetuple()[:6])
+
+
+def _with_fixed_times(package: bytes, when: tuple[int, ...]) -> bytes:
+    """The same package with every zip entry dated `when`: python-docx stamps entries with the
+    current time, and an archive's checksum should not change with the second it was made."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=when)  # type: ignore[arg-type]
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = entry.external_attr
+            target.writestr(fixed, source.read(entry))
     return out.getvalue()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,3 +104,15 @@ async def references_in_workspace(
         .order_by(ConversationReference.updated_at.desc())
     )
     return [(k, r) for k, r in (await session.execute(stmt)).all()]
+
+
+async def delete_reference(session: AsyncSession, platform: str, workspace_id: str, key: str) -> int:
+    """Forget one reference (`data slett`: the member's own)."""
+    result = await session.execute(
+        delete(ConversationReference).where(
+            ConversationReference.platform == Platform(platform),
+            ConversationReference.workspace_id == workspace_id,
+            ConversationReference.key == key,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FollowUp
@@ -55,3 +55,9 @@ async def forget_member(session: AsyncSession, member_id: int) -> None:
     await session.execute(
         update(FollowUp).where(FollowUp.created_by_member_id == member_id).values(created_by_member_id=None)
     )
+
+
+async def delete_written_by(session: AsyncSession, member_id: int) -> int:
+    """`data slett`: the follow-ups a member wrote are their text, and go with them."""
+    result = await session.execute(delete(FollowUp).where(FollowUp.created_by_member_id == member_id))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -7,8 +7,9 @@ hand and chat platforms report addresses in whatever case the directory holds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -179,6 +180,27 @@ async def unlink_user(
     )
 
 
+async def touch_identity(
+    session: AsyncSession,
+    member_id: int,
+    platform: str,
+    now: datetime,
+    *,
+    every: timedelta = timedelta(days=1),
+) -> None:
+    """Note that a member's chat identity acted now (at most once per `every`, so a busy member
+    costs one small UPDATE a day): retention forgets identities unused for its period."""
+    await session.execute(
+        update(PlatformIdentity)
+        .where(
+            PlatformIdentity.member_id == member_id,
+            PlatformIdentity.platform == Platform(platform),
+            PlatformIdentity.last_seen_at.is_(None) | (PlatformIdentity.last_seen_at < now - every),
+        )
+        .values(last_seen_at=now)
+    )
+
+
 async def identities_of(session: AsyncSession, member_id: int) -> list[PlatformIdentity]:
     stmt = (
         select(PlatformIdentity).where(PlatformIdentity.member_id == member_id).order_by(PlatformIdentity.id)
@@ -265,5 +287,6 @@ async def anonymise(session: AsyncSession, member: Member, first_name: str, last
     member.locale = None
     member.on_roster = False
     member.role = Role.MEMBER
+    member.data_generation = (member.data_generation or 0) + 1  # personal-export links die
     await session.flush()
     return int(getattr(result, "rowcount", 0) or 0)

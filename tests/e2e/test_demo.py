@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import docx
+import pikepdf
+from pdfminer.high_level import extract_text
 
 from bot.offline.demo import run_demo
 
 
-async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path) -> None:
+async def test_demo_runs_the_whole_story_and_writes_the_drafts_and_the_bundle(tmp_path: Path) -> None:
     code = await run_demo(out=tmp_path, database=None, locale="nb", quiet=True)
     assert code == 0
 
@@ -59,3 +63,15 @@ async def test_demo_runs_the_whole_story_and_writes_three_drafts(tmp_path: Path)
 
     word = "\n".join(p.text for p in docx.Document(str(docx_file)).paragraphs)
     assert "Ringerike: ny gang- og sykkelbro" in word and "Sak 11." in word
+
+    # The PDF/A and the archive bundle (PDF/A, .docx, metadata.json) are written too.
+    pdf_file = next(tmp_path.glob("referat-*.pdf"))
+    with pikepdf.open(pdf_file) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfaid:part"] == "2" and xmp["pdfaid:conformance"] == "A"
+    assert "Ringerike: ny gang- og sykkelbro" in " ".join(extract_text(str(pdf_file)).split())
+    with zipfile.ZipFile(next(tmp_path.glob("referat-*-arkiv.zip"))) as bundle:
+        names = sorted(bundle.namelist())
+        meta = json.loads(bundle.read("metadata.json"))
+    assert names == sorted([pdf_file.name, docx_file.name, "metadata.json"])
+    assert meta["status"] == "utkast"
+    assert [f["name"] for f in meta["files"]] == [pdf_file.name, docx_file.name]

@@ -201,6 +201,30 @@ async def test_referat_file_and_link(slack: SlackWorld) -> None:
         assert forged.status == 404
 
 
+async def test_referat_pdf_is_uploaded_and_its_link_serves_pdfa(slack: SlackWorld) -> None:
+    await set_up_group(slack)
+    await slack.command("/runde", "Status fra Testkommune – Ås og Ørje", user=KARI)
+    answer = await slack.command("/referat", "pdf", user=KARI)
+    body = answer.json()
+    await slack.api.wait_for("files.completeUploadExternal")
+    assert slack.api.last("files.getUploadURLExternal")["filename"].endswith(".pdf")
+    [uploaded] = slack.api.last("files.completeUploadExternal")["files"]
+    assert slack.api.uploads[uploaded["id"]].startswith(b"%PDF-")
+    urls = [
+        e["url"]
+        for b in body.get("blocks", [])
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "url" in e
+    ]
+    assert urls and urls[0].startswith("https://referent.example.no/drafts/")
+    path = urls[0].removeprefix("https://referent.example.no")
+    async with slack.session.get(slack.server.url + path) as got:
+        assert got.status == 200 and got.content_type == "application/pdf"
+        assert "attachment" in got.headers["Content-Disposition"]
+        assert (await got.read()).startswith(b"%PDF-")
+
+
 async def test_thread_reply_edit_and_delete(slack: SlackWorld) -> None:
     story = await set_up_group(slack)
     ts = slack.requests.next_ts()
@@ -234,6 +258,42 @@ async def test_thread_reply_edit_and_delete(slack: SlackWorld) -> None:
     assert (await slack.send(delete)).status == 200
     await slack.settle()
     assert await slack.count(Submission) == 0
+
+
+async def test_edits_and_deletes_after_the_deadline_are_refused_alike(slack: SlackWorld) -> None:
+    """After the deadline an edit and a deletion of a thread reply are both refused, and told so
+    plainly; the entry stays as it stood at the deadline."""
+    story = await set_up_group(slack)
+    ts = slack.requests.next_ts()
+    reply = slack.requests.thread_reply(
+        "Status fra Nesodden", user=KARI.id, channel=CHANNEL, thread_ts=story.collection_ts, ts=ts
+    )
+    assert (await slack.send(reply)).status == 200
+    await slack.settle()
+    async with slack.db.write() as session:
+        await session.execute(
+            update(Meeting).values(deadline_override=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    slack.api.reset()
+    edit = slack.requests.message_changed(
+        user=KARI.id,
+        channel=CHANNEL,
+        ts=ts,
+        new_text="Endret etter fristen",
+        old_text="Status fra Nesodden",
+        thread_ts=story.collection_ts,
+    )
+    delete = slack.requests.message_deleted(
+        user=KARI.id, channel=CHANNEL, ts=ts, old_text="Status fra Nesodden", thread_ts=story.collection_ts
+    )
+    for request in (edit, delete):
+        assert (await slack.send(request)).status == 200
+        await slack.settle()
+    told = [p["text"] for p in await slack.api.wait_for("chat.postEphemeral", count=2)]
+    assert len(told) == 2 and all(t.startswith("Endringen ble ikke lagret fordi fristen") for t in told), told
+    assert all(p["user"] == KARI.id for p in slack.api.params("chat.postEphemeral"))
+    [post] = await slack.rows(Submission)
+    assert post.text == "Status fra Nesodden"
 
 
 async def test_messages_that_are_not_submissions_are_ignored(slack: SlackWorld) -> None:
@@ -349,6 +409,41 @@ async def test_runde_without_text_opens_a_prefilled_form_and_save_replaces(slack
     assert await _round_texts(slack, OLA) == ["Helt ny runde"]
     [confirm] = await slack.api.wait_for("chat.postEphemeral")
     assert confirm["user"] == OLA.id
+
+
+def _long_entry(seed: str, paragraphs: int) -> str:
+    """About 750 characters a paragraph, with line breaks, bullets and Norwegian letters."""
+    lines = [
+        f"{seed} avsnitt {n}: Kommunen jobber med næringsarealer, rekruttering og sirkulær økonomi."
+        for n in range(paragraphs)
+    ]
+    return "\n\n".join(f"{line}\n- punkt æøå {line}\n{line} {line} {line} {line} {line}" for line in lines)
+
+
+async def test_a_long_entry_survives_an_unchanged_save_in_the_form(slack: SlackWorld) -> None:
+    """A 9,000-character entry does not fit one Slack input (3,000): the form spreads it over
+    several, and saving it unchanged keeps every character."""
+    await set_up_group(slack)
+    posts = [_long_entry(f"Del {n}", 5) for n in range(3)]
+    for post in posts:
+        assert (await slack.command("/runde", post, user=OLA)).status == 200
+    entry = "\n\n".join(posts)
+    assert len(entry) > 9000
+
+    assert (await slack.command("/runde", "", user=OLA)).status == 200
+    view = slack.api.last("views.open")["view"]
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert len(inputs) >= 4
+    assert all(len(b["element"].get("initial_value", "")) <= 3000 for b in inputs)
+    assert inputs[1]["label"]["text"].endswith(f"(part 2 of {len(inputs)})")  # Ola reads English
+    submit = slack.requests.view_submission(
+        user=OLA.id,
+        values={b["block_id"]: b["element"]["initial_value"] for b in inputs},
+        private_metadata=view["private_metadata"],
+    )
+    assert (await slack.send(submit)).status == 200
+    await slack.settle()
+    assert await _round_texts(slack, OLA) == [entry]
 
 
 async def test_form_save_after_close_is_refused_in_the_form(slack: SlackWorld) -> None:

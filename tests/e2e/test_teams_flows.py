@@ -5,9 +5,11 @@ is stored; nothing of Referent is mocked."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.offline.fakes.bot_connector import RecordedActivity
 from bot.offline.fakes.teams_activities import find_actions
@@ -19,6 +21,7 @@ from storage.models import (
     ChannelMessage,
     ConversationReference,
     FollowUp,
+    Meeting,
     Member,
     PlatformIdentity,
     Poll,
@@ -172,6 +175,27 @@ async def test_thread_reply_edit_and_delete_update_the_entry(teams: TeamsWorld) 
     assert await teams.count(Submission) == 0
 
 
+async def test_edits_and_deletes_after_the_deadline_are_refused_alike(teams: TeamsWorld) -> None:
+    seeded = await teams.seed()
+    assert seeded.collection_id
+    scenario = teams.scenario
+    reply = scenario.thread_reply(KARI, seeded.collection_id, "Status fra Bodø")
+    await teams.post(reply)
+    async with teams.db.write() as session:
+        await session.execute(
+            update(Meeting).values(deadline_override=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    edit = scenario.message_update(KARI, reply["id"], "Endret for sent", root_id=seeded.collection_id)
+    delete = scenario.message_delete(KARI, reply["id"], root_id=seeded.collection_id)
+    for activity in (edit, delete):
+        assert (await teams.post(activity)).status == 200
+        await teams.settle()
+        # an edit or delete carries the message's own id: the newest answer to it is this one
+        newest = teams.replies_to(activity)[-1].text
+        assert newest.startswith("Endringen ble ikke lagret fordi fristen"), (activity["type"], newest)
+    assert [s.text for s in await teams.rows(Submission)] == ["Status fra Bodø"]
+
+
 async def test_unmentioned_posts_outside_collection_threads_are_ignored(teams: TeamsWorld) -> None:
     await teams.seed()
     top = teams.scenario.channel_message(KARI, "Hei alle sammen", mention_bot=False)
@@ -235,6 +259,43 @@ async def test_personal_chat_form_prefilled_and_saved_through_card_action(teams:
     assert t("nb", "teams.cancelled") in card_text(cancelled.json()["value"])
 
 
+def _long_entry(seed: str, paragraphs: int) -> str:
+    line = f"{seed}: Kommunen jobber med næringsarealer, rekruttering og sirkulær økonomi."
+    return "\n\n".join(f"{line} {n}\n- punkt æøå\n{line * 8}" for n in range(paragraphs))
+
+
+async def test_a_long_entry_survives_an_unchanged_save_and_a_too_long_one_gets_no_form(
+    teams: TeamsWorld,
+) -> None:
+    await teams.seed()
+    scenario = teams.scenario
+    posts = [_long_entry(f"Del {n}", 5) for n in range(3)]
+    for post in posts:
+        await teams.post(scenario.personal_message(KARI, f"runde {post}"))
+    entry = "\n\n".join(posts)
+    assert 9000 < len(entry) < 15000
+    ask = scenario.personal_message(KARI, "runde")
+    await teams.post(ask)
+    [reply] = teams.replies_to(ask)
+    [card] = reply.cards
+    [field] = [b for b in card["body"] if b.get("type") == "Input.Text"]
+    assert field["value"] == entry and field["maxLength"] >= len(entry)
+    [save] = find_actions(card, VERB_FORM)
+    click = scenario.card_action_from(
+        KARI, reply.activity_id, save, personal=True, inputs={"text": field["value"]}
+    )
+    assert (await teams.post(click)).json()["statusCode"] == 200
+    [stored] = await teams.rows(Submission, Submission.kind == SubmissionKind.ROUND)
+    assert stored.text == entry
+
+    # Longer than a Teams card can carry: no form that would cut it, but a plain answer.
+    await teams.post(scenario.personal_message(KARI, "runde " + _long_entry("Mer", 8)))
+    again = scenario.personal_message(KARI, "runde")
+    await teams.post(again)
+    [answer] = teams.replies_to(again)
+    assert answer.cards == [] and "for langt til å redigeres" in answer.text
+
+
 async def test_work_group_poll_card_votes_update_for_everyone(teams: TeamsWorld) -> None:
     await teams.seed(members=((SIRI, Role.SECRETARIAT), (KARI, Role.MEMBER), (OLA, Role.MEMBER)))
     scenario = teams.scenario
@@ -278,7 +339,6 @@ async def test_work_group_poll_card_votes_update_for_everyone(teams: TeamsWorld)
 
 
 async def test_closed_poll_refuses_politely(teams: TeamsWorld) -> None:
-    from datetime import UTC, datetime, timedelta
 
     await teams.seed()
     scenario = teams.scenario

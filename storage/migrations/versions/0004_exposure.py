@@ -1,7 +1,7 @@
 """group names per home workspace/tenant, and pending joins from other workspaces
 
 Revision ID: 0004_exposure
-Revises: 0003
+Revises: 0004_privacy
 Create Date: 2026-11-30 12:00:00.000000
 
 Existing groups get the home of their oldest channel binding (the channel `oppsett` ran in),
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0004_exposure'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004_privacy'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
