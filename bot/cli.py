@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3978, help="port (default 3978)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
+    serve.add_argument(
+        "--teams-emulator",
+        action="store_true",
+        help="serve Teams unauthenticated, for the Bot Framework Emulator (loopback only; "
+        "same as REFERENT_TEAMS_EMULATOR=1)",
+    )
 
     demo = sub.add_parser(
         "demo", help="run the whole story offline; write the draft (md, html, docx, pdf) and the archive zip"
@@ -60,7 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="import members from CSV (Fornavn, Etternavn, Organisasjon; optional E-post, Rolle)",
     )
     imp.add_argument("file", type=Path, help="CSV file, comma, semicolon or tab separated, UTF-8")
-    imp.add_argument("--group", required=True, help="group name; created if it does not exist")
+    which_group = imp.add_mutually_exclusive_group(required=True)
+    which_group.add_argument("--group", help="group name; created if no group has it")
+    which_group.add_argument("--group-id", type=int, help="the group's id (oppsett shows it)")
+    imp.add_argument(
+        "--workspace",
+        default=None,
+        help="with --group: the Slack workspace (team id) or Teams tenant id the group belongs to",
+    )
 
     referat = sub.add_parser("referat", help="write the referat draft of a meeting to a file")
     which = referat.add_mutually_exclusive_group(required=True)
@@ -110,7 +123,13 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _roster_import(settings: Settings, file: Path, group: str) -> int:
+async def _roster_import(
+    settings: Settings,
+    file: Path,
+    group: str | None,
+    workspace: str | None = None,
+    group_id: int | None = None,
+) -> int:
     from handlers.roster import RosterError, import_roster
     from storage.db import Database
 
@@ -119,7 +138,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
         if db.is_sqlite and await db.is_empty():
             await db.migrate()
         try:
-            result = await import_roster(db, file, group)
+            result = await import_roster(db, file, group or "", workspace=workspace, group_id=group_id)
         except RosterError as exc:
             print(f"referent: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
@@ -267,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"referent: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        if args.teams_emulator:
+            settings = settings.model_copy(update={"teams_emulator": True})
         return _serve(settings, args.host, args.port, not args.no_scheduler)
     if args.command == "demo":
         from bot.offline.demo import run_demo
@@ -277,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "roster":
-        return asyncio.run(_roster_import(settings, args.file, args.group))
+        return asyncio.run(_roster_import(settings, args.file, args.group, args.workspace, args.group_id))
     if args.command == "referat":
         return asyncio.run(_referat(settings, args))
     if args.command == "remind":

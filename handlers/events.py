@@ -75,6 +75,9 @@ class ChatEvent:
     kind: EventKind = EventKind.COMMAND
     text: str = ""
     user_email: str | None = None
+    # The user's home is not this workspace/tenant (a Slack Connect external user, a Teams guest
+    # or a user of another tenant): their e-mail proves nothing here, so it never links them.
+    is_external: bool = False
     locale: str | None = None  # the user's platform locale ("nb-NO", "en-US"); None: group default
     is_direct: bool = False  # a 1:1 chat with the bot (no channel binding expected)
     message_ref: str | None = None  # the platform id of this message (Slack ts, Teams activity id)
@@ -189,6 +192,7 @@ class EffectKind(enum.StrEnum):
     POST_COLLECTION = "post_collection"  # post the collection message for a meeting in all channels
     POST_POLL = "post_poll"  # post a poll in every channel of its group (or only in `target`)
     REFRESH_POLL = "refresh_poll"  # update every posted copy of a poll
+    JOIN_REQUESTED = "join_requested"  # tell a group's channels that another channel asks to join
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,15 @@ class SetRole:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkIdentity:
+    """`koble @bruker <navn>`: link the mentioned chat user to the roster member named."""
+
+    user_id: str  # the mentioned chat user's platform id
+    user_name: str  # their display name, as mentioned
+    member: str  # the roster member's name, as written
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     organisation: str
 

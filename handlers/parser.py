@@ -38,6 +38,7 @@ from handlers.parsed import (
     GroupsShow,
     Help,
     Input,
+    LinkIdentity,
     MeetingApproveMinutes,
     MeetingClose,
     MeetingDeadline,
@@ -749,6 +750,21 @@ def oppsett(rest: str, ctx: Args) -> Command:
     if len(org) > NAME_LIMIT:
         raise _fail("too_long", "oppsett", limit=str(NAME_LIMIT))
     return Setup(name, org or None)
+
+
+def koble(rest: str, ctx: Args) -> LinkIdentity:
+    """`koble @bruker <navn>`: the chat user must be a real platform mention (typed `@text`
+    proves nothing); the member is named by name."""
+    text = rest.strip()
+    person = _mention_at(text, 0, ctx.mentions) if text.startswith("@") else None
+    if person is None or not person.user_id:
+        raise _fail("missing_argument", "koble", command="koble", argument="person")
+    name = _clean_person(_unquote(text[person.end :]))
+    if not name:
+        raise _fail("missing_argument", "koble", command="koble", argument="member_name")
+    if len(name) > NAME_LIMIT:
+        raise _fail("too_long", "koble", limit=str(NAME_LIMIT))
+    return LinkIdentity(person.user_id, person.name, name)
 
 
 def rolle(rest: str, ctx: Args) -> Command:

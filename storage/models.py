@@ -135,9 +135,14 @@ class Group(Base):
     """A faggruppe: the unit that owns a roster, meetings, polls and channel bindings."""
 
     __tablename__ = "groups"
+    # A name belongs to the workspace/tenant where the group was made (`oppsett` there, or the
+    # command line): two organisations may each have their "Digitalisering".
+    __table_args__ = (UniqueConstraint("home_platform", "home_workspace", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    home_platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"), default=Platform.CLI)
+    home_workspace: Mapped[str] = mapped_column(String(200), default="")  # Slack team / Teams tenant
     organisation: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(8), default="nb")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
@@ -170,6 +175,23 @@ class ChannelBinding(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="bindings")
+
+
+class PendingJoin(Base):
+    """A channel of another workspace or tenant asking to join a group: it is bound only when the
+    group's own secretariat approves (`oppsett godkjenn <nr>` in the group's channel)."""
+
+    __tablename__ = "pending_joins"
+    __table_args__ = (UniqueConstraint("group_id", "platform", "workspace_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"))
+    workspace_id: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(String(300))
+    requested_by: Mapped[str] = mapped_column(String(300))  # the asker's chat user id
+    requested_by_name: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Member(Base):

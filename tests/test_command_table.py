@@ -35,6 +35,7 @@ NAMES = [
     "mote",
     "oppsett",
     "rolle",
+    "koble",
     "profil",
     "paminnelser",
     "data",

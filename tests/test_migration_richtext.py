@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from handlers.richtext import parse, plain
 from handlers.richtext.model import Para, Text
 from storage.db import Database
-from storage.models import Group, Meeting, Member, Platform, Submission, SubmissionKind
+from storage.models import Submission
 from tests.test_migration_references import _to, empty_db
 
 __all__ = ["empty_db"]
@@ -22,25 +21,62 @@ LEGACY = "Vi har *to* saker_nå og `kode`\n\n- punkt med [lenke](https://x.no)\n
 
 
 def _seed(connection: Connection) -> None:
-    with Session(bind=connection) as session:
-        group = Group(name="Faggruppe", organisation="Regionen", locale="nb")
-        session.add(group)
-        session.flush()
-        member = Member(group_id=group.id, first_name="Kari", last_name="Nordmann", organisation="Bergen")
-        start = datetime(2026, 1, 20, 10, tzinfo=UTC)
-        meeting = Meeting(group_id=group.id, title="Møte", starts_at=start, ends_at=start)
-        session.add_all([member, meeting])
-        session.flush()
-        session.add(
-            Submission(
-                meeting_id=meeting.id,
-                member_id=member.id,
-                kind=SubmissionKind.ROUND,
-                text=LEGACY,
-                source_platform=Platform.SLACK,
-            )
+    """Rows as they stood at 0004_year, written with Core on the tables as they were then (the
+    ORM models already know later columns)."""
+    tables = MetaData()
+    tables.reflect(bind=connection, only=["groups", "members", "meetings", "submissions"])
+    groups, members, meetings, submissions = (
+        tables.tables[n] for n in ("groups", "members", "meetings", "submissions")
+    )
+    now = datetime(2026, 1, 20, 10, tzinfo=UTC)
+    group_id = connection.execute(
+        groups.insert().values(
+            name="Faggruppe",
+            organisation="Regionen",
+            locale="nb",
+            timezone="Europe/Oslo",
+            deadline_days=7,
+            deadline_time="23:59",
+            reminder_offsets=[3, 1],
+            reminder_time="09:00",
+            reminders_enabled=True,
+            created_at=now,
         )
-        session.commit()
+    ).inserted_primary_key[0]
+    member_id = connection.execute(
+        members.insert().values(
+            group_id=group_id,
+            first_name="Kari",
+            last_name="Nordmann",
+            organisation="Bergen",
+            title="",
+            role="member",
+            on_roster=True,
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+    meeting_id = connection.execute(
+        meetings.insert().values(
+            group_id=group_id,
+            title="Møte",
+            starts_at=now,
+            ends_at=now,
+            place="Teams",
+            status="open",
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+    connection.execute(
+        submissions.insert().values(
+            meeting_id=meeting_id,
+            member_id=member_id,
+            kind="round",
+            text=LEGACY,
+            source_platform="slack",
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 def _text(connection: Connection) -> str:

@@ -74,6 +74,16 @@ class Where:
     command: str | None = None  # the command line, so a form we cannot open can be re-requested
 
 
+def is_external(team_id: str, user: SlackUser | None, user_team: str | None = None) -> bool:
+    """A Slack Connect external user: their home team (users.info `team_id`, the event's
+    `user_team`) is not the workspace the request came from, or Slack calls them a stranger."""
+    if user_team and user_team != team_id:
+        return True
+    if user is None:
+        return False
+    return user.is_stranger or bool(user.team_id and user.team_id != team_id)
+
+
 def _has_visible(reply: Reply) -> bool:
     return bool(reply.text or reply.poll or reply.buttons or reply.links or reply.form)
 
@@ -101,10 +111,12 @@ class Answers:
         skip_user: str | None = None,
         prefix: str = "",
         fallback_name: str = "",
+        user_team: str | None = None,
         **fields: Any,
     ) -> ChatEvent:
         """A ChatEvent with the user resolved (users.info) and the message (its rich_text blocks
-        when it has them, else its mrkdwn text) in the stored rich-text form."""
+        when it has them, else its mrkdwn text) in the stored rich-text form. `user_team`: the
+        user's home team as the event payload names it (`user_team`)."""
         user = await self.users.get(user_id)
         users: dict[str, SlackUser] = {}
         for uid in dict.fromkeys([*user_ids_in(slack_text), *user_ids_in_blocks(slack_blocks)]):
@@ -123,6 +135,7 @@ class Answers:
             kind=kind,
             text=text,
             user_email=user.email if user else None,
+            is_external=is_external(team_id, user, user_team),
             locale=user.locale if user else None,
             mentions=plain.mentions,
             **fields,

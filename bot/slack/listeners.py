@@ -89,6 +89,13 @@ class _Origin:
     channel_id: str
     event_id: str | None
     bot_user: str | None
+    user_team: str | None = None  # the author's home team, when the payload names it
+
+
+def home_team(event: dict[str, Any]) -> str | None:
+    """The author's home team as a Slack Connect payload names it (`user_team`, else
+    `source_team`); None when the payload does not say."""
+    return opt_str(event, "user_team") or opt_str(event, "source_team")
 
 
 def _from_someone_else(message: dict[str, Any], bot_user: str | None) -> str | None:
@@ -190,6 +197,7 @@ class Listeners:
             channel_id=id_field(event, "channel"),
             event_id=opt_str(body, "event_id"),
             bot_user=context.bot_user_id,
+            user_team=home_team(event),
         )
         subtype = event.get("subtype")
         if subtype in _POSTED_SUBTYPES:
@@ -304,6 +312,7 @@ class Listeners:
             channel_id=origin.channel_id,
             user_id=user_id,
             event_id=origin.event_id,
+            user_team=origin.user_team,
             **fields,
         )
 
@@ -338,6 +347,7 @@ class Listeners:
             message_ref=text_field(event, "ts"),
             thread_ref=thread_ts,
             event_id=opt_str(body, "event_id"),
+            user_team=home_team(event),
         )
         chat_event = await self._with_files(chat_event, event)
         where = Where(

@@ -258,6 +258,7 @@ def parse_user(data: dict[str, Any]) -> SlackUser | None:
         locale=locale if isinstance(locale, str) and locale else None,
         team_id=data.get("team_id") if isinstance(data.get("team_id"), str) else None,
         is_bot=bool(data.get("is_bot")),
+        is_stranger=data.get("is_stranger") is True,
     )
 
 

@@ -100,6 +100,7 @@ class _Shape(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     type: Annotated[StrictStr, Field(min_length=1)]
+    channel_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(default=None, alias="channelId")
     service_url: Annotated[StrictStr, Field(alias="serviceUrl", max_length=2048)]
     conversation: _Conversation
     sender: _Account | None = Field(default=None, alias="from")

@@ -44,14 +44,25 @@ def _conversation(reference: dict[str, Any]) -> dict[str, Any]:
     return conversation if isinstance(conversation, dict) else {}
 
 
-def directory_entry(member: dict[str, Any]) -> DirectoryEntry:
+def is_outsider(member: dict[str, Any], tenant: str | None) -> bool:
+    """A guest account, or a user whose home tenant is not the team's: never linked by e-mail."""
+    home = str(member.get("tenantId") or "")
+    return str(member.get("userRole") or "").lower() == "guest" or bool(tenant and home and home != tenant)
+
+
+def directory_entry(member: dict[str, Any], tenant: str | None = None) -> DirectoryEntry:
     """A connector member (GET …/members, …/pagedmembers) as a directory entry: known by its
-    Entra object id (as Referent keys Teams users), addressed by e-mail, else UPN."""
+    Entra object id (as Referent keys Teams users), addressed by e-mail, else UPN. A guest or
+    another tenant's user gets no address: an e-mail proves identity only inside the tenant."""
     user_id = str(member.get("aadObjectId") or member.get("id") or "")
-    addresses = tuple(
-        str(member[k]).strip()
-        for k in ("email", "userPrincipalName")
-        if isinstance(member.get(k), str) and "@" in member[k] and len(member[k]) <= 320
+    addresses = (
+        ()
+        if is_outsider(member, tenant)
+        else tuple(
+            str(member[k]).strip()
+            for k in ("email", "userPrincipalName")
+            if isinstance(member.get(k), str) and "@" in member[k] and len(member[k]) <= 320
+        )
     )
     return DirectoryEntry(user_id, str(member.get("name") or ""), addresses)
 
@@ -346,7 +357,7 @@ class TeamsMessenger:
     ) -> int:
         """Link roster members found in a member list; keep, for each, how to reach them (their
         account in the team), so their first reminder needs no member list."""
-        entries = [directory_entry(m) for m in members if isinstance(m, dict) and m.get("id")]
+        entries = [directory_entry(m, workspace_id) for m in members if isinstance(m, dict) and m.get("id")]
         linked = await link_by_email(self.db, PLATFORM, workspace_id, entries)
         if not linked:
             return 0
@@ -371,7 +382,7 @@ class TeamsMessenger:
         """Someone found by e-mail is known by identity from now on (their next reminder needs no
         member list). Only a saving: a failure (another replica linked them first) is logged."""
         try:
-            await link_by_email(self.db, PLATFORM, workspace_id, [directory_entry(member)])
+            await link_by_email(self.db, PLATFORM, workspace_id, [directory_entry(member, workspace_id)])
         except Exception as exc:
             log.info("could not link Teams user %s to the roster: %s", member.get("id"), exc)
 

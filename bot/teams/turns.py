@@ -89,8 +89,8 @@ class TeamsTurns:
     def __init__(self, runtime: Runtime, client: BotConnectorClient) -> None:
         self.runtime = runtime
         self.client = client
-        # (tenant, user id) → (Entra object id, e-mail), from the connector's member lookup.
-        self._members: TTLCache[tuple[str, str], tuple[str | None, str | None]] = TTLCache(
+        # (tenant, user id) → (Entra object id, e-mail, external), from the connector's member lookup.
+        self._members: TTLCache[tuple[str, str], tuple[str | None, str | None, bool]] = TTLCache(
             CACHE_SIZE, MEMBER_TTL
         )
         # (tenant, reference key) → fingerprint of the reference this process last stored, so a
@@ -181,8 +181,8 @@ class TeamsTurns:
         sender_id = ta._str(sender.get("id")) if sender else ""
         if not sender or not sender_id or ta.is_from_bot(activity) or not address.tenant_id:
             return
-        aad, email = await self.member_info(address, sender_id)
-        if not email:
+        aad, email, external = await self.member_info(address, sender_id)
+        if not email or external:  # a guest or another tenant's user is never linked by e-mail
             return
         entry = DirectoryEntry(aad or ta.user_key_id(sender), ta._str(sender.get("name")), (email,))
         try:
@@ -194,8 +194,8 @@ class TeamsTurns:
         """People added to a team: look each up (e-mail, UPN) and link the roster members."""
         entries = []
         for account in joined:
-            aad, email = await self.member_info(address, ta._str(account.get("id")))
-            if email:
+            aad, email, external = await self.member_info(address, ta._str(account.get("id")))
+            if email and not external:
                 entries.append(
                     DirectoryEntry(aad or ta.user_key_id(account), ta._str(account.get("name")), (email,))
                 )
@@ -361,25 +361,31 @@ class TeamsTurns:
         assert isinstance(sender, dict)
         changes: dict[str, Any] = {}
         if ta._str(sender.get("id")):
-            _aad, email = await self.member_info(address, ta._str(sender.get("id")))
+            _aad, email, external = await self.member_info(address, ta._str(sender.get("id")))
             if email:
                 changes["user_email"] = email
+            if external:
+                changes["is_external"] = True
         if event.mentions:
             mentions = []
             for mention in event.mentions:
-                aad, email = await self.member_info(address, mention.user_id)
+                aad, email, _external = await self.member_info(address, mention.user_id)
                 mentions.append(
                     dataclasses.replace(mention, user_id=aad or mention.user_id, email=email or mention.email)
                 )
             changes["mentions"] = tuple(mentions)
         return dataclasses.replace(event, **changes) if changes else event
 
-    async def member_info(self, address: ta.TeamsAddress, user_id: str) -> tuple[str | None, str | None]:
-        """(Entra object id, e-mail) of a team or chat member, through the connector:
-        GET {serviceUrl}/v3/conversations/{id}/members/{userId}. Cached per user for an hour;
-        (None, None) when the connector does not know them."""
+    async def member_info(
+        self, address: ta.TeamsAddress, user_id: str
+    ) -> tuple[str | None, str | None, bool]:
+        """(Entra object id, e-mail, external) of a team or chat member, through the connector:
+        GET {serviceUrl}/v3/conversations/{id}/members/{userId}. External: a guest
+        (`userRole: guest`) or a user whose home tenant is not the conversation's, whose e-mail
+        proves nothing here. Cached per user for an hour; (None, None, False) when the connector
+        does not know them."""
         if not user_id:
-            return None, None
+            return None, None, False
         key = (address.tenant_id, user_id)
         cached = self._members.get(key)
         if cached is not None:
@@ -389,18 +395,23 @@ class TeamsTurns:
             member = await self.client.get_member(address.service_url, roster, user_id)
         except DeliveryError as exc:
             log.info("member lookup for %s failed: %s", user_id, exc)
-            return None, None
+            return None, None, False
         email: str | None = None
         aad: str | None = None
+        external = False
         if member:
             aad = ta._str(member.get("aadObjectId")) or None
+            home = ta._str(member.get("tenantId"))
+            external = ta._str(member.get("userRole")).lower() == "guest" or bool(
+                home and home != address.tenant_id
+            )
             for field in ("email", "userPrincipalName"):
                 candidate = member.get(field)
                 if isinstance(candidate, str) and "@" in candidate and len(candidate) <= 320:
                     email = candidate.strip().lower()
                     break
-        self._members[key] = (aad, email)
-        return aad, email
+        self._members[key] = (aad, email, external)
+        return aad, email, external
 
     def _new_references(self, activity: Mapping[str, Any]) -> _References | None:
         """This activity's conversation references (the sender's, the conversation's) that are

@@ -99,10 +99,11 @@ def _fold(text: str) -> str:
 
 
 async def _group(session: AsyncSession, name: str) -> Group:
-    group = (await session.execute(select(Group).where(Group.name == name.strip()))).scalar_one_or_none()
-    if group is None:
+    # Names are unique per workspace/tenant only: several groups of one name are not "found".
+    found = list((await session.execute(select(Group).where(Group.name == name.strip()))).scalars())
+    if len(found) != 1:
         raise GroupNotFound(name)
-    return group
+    return found[0]
 
 
 def _span(invitation: Invitation, zone: ZoneInfo) -> tuple[datetime, datetime]:

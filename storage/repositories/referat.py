@@ -31,7 +31,7 @@ from storage.models import (
     Submission,
     Vote,
 )
-from storage.repositories.groups import group_by_name
+from storage.repositories.groups import groups_named
 from storage.repositories.reminders import unreachable_members
 from storage.zones import zone_or_default
 
@@ -225,10 +225,11 @@ async def latest_meeting_id(session: AsyncSession, group_name: str | None) -> in
     """The most recent meeting by start time, in one group (matched case-insensitively) or any."""
     query = select(Meeting.id).order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(1)
     if group_name is not None:
-        group = await group_by_name(session, group_name)
-        if group is None:
+        # Names are unique per workspace/tenant only: the latest of any group of that name.
+        named = await groups_named(session, group_name)
+        if not named:
             return None
-        query = query.where(Meeting.group_id == group.id)
+        query = query.where(Meeting.group_id.in_([group.id for group in named]))
     return (await session.execute(query)).scalar()
 
 

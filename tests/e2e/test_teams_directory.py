@@ -119,3 +119,20 @@ async def test_someone_in_no_member_list_is_not_found_and_an_unreadable_list_is_
     with pytest.raises(DeliveryError) as caught:
         await messenger.send_direct(nobody, Reply(text="Husk runden"))
     assert not isinstance(caught.value, NotFound) and not caught.value.permanent
+
+
+async def test_a_guest_or_another_tenants_user_in_a_team_is_not_linked_by_email(teams: TeamsWorld) -> None:
+    """A team's member list may hold guests and users of other tenants carrying a roster e-mail:
+    an e-mail proves identity only inside the group's own tenant, so neither is linked."""
+    import dataclasses
+
+    seeded = await teams.seed(members=((SIRI, Role.SECRETARIAT), (KARI, Role.MEMBER), (OLA, Role.MEMBER)))
+    guest = dataclasses.replace(fictional_user("Gjest", "Utenfra"), email=KARI.email, user_role="guest")
+    foreign = dataclasses.replace(
+        fictional_user("Annen", "Leietaker"), email=OLA.email, home_tenant="other-tenant-0000"
+    )
+    teams.connector.add_team(teams.scenario.team_id, [SIRI, guest, foreign])
+    assert (await teams.post(teams.scenario.bot_added_to_team(SIRI))).status == 200
+    linked = await identities(teams)
+    assert seeded.members[KARI.id] not in linked and seeded.members[OLA.id] not in linked
+    assert linked[seeded.members[SIRI.id]] == (TENANT, SIRI.aad_object_id)

@@ -42,6 +42,8 @@ class FakeTeamsUser:
     user_principal_name: str | None = None
     given_name: str = ""
     surname: str = ""
+    user_role: str = "user"  # "guest" for a guest account
+    home_tenant: str | None = None  # a user of another tenant (federated / B2B): their own tenant
 
     def as_member(self, tenant_id: str = "") -> dict[str, Any]:
         member: dict[str, Any] = {
@@ -50,13 +52,13 @@ class FakeTeamsUser:
             "aadObjectId": self.aad_object_id,
             "givenName": self.given_name or self.name.split(" ")[0],
             "surname": self.surname or " ".join(self.name.split(" ")[1:]),
-            "userRole": "user",
+            "userRole": self.user_role,
         }
         if self.email:
             member["email"] = self.email
         member["userPrincipalName"] = self.user_principal_name or self.email or ""
-        if tenant_id:
-            member["tenantId"] = tenant_id
+        if self.home_tenant or tenant_id:
+            member["tenantId"] = self.home_tenant or tenant_id
         return member
 
     def account(self) -> dict[str, Any]:

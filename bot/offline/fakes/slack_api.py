@@ -42,6 +42,7 @@ class FakeUser:
     name: str = ""  # the handle; derived from the real name when empty
     display_name: str = ""
     is_bot: bool = False
+    is_stranger: bool = False  # a Slack Connect user whose organisation is not connected to ours
 
     def as_json(self) -> dict[str, Any]:
         handle = self.name or self.real_name.lower().replace(" ", ".")
@@ -59,6 +60,7 @@ class FakeUser:
             "real_name": self.real_name,
             "deleted": False,
             "is_bot": self.is_bot,
+            **({"is_stranger": True} if self.is_stranger else {}),
             "locale": self.locale,
             "tz": "Europe/Oslo",
             "profile": profile,

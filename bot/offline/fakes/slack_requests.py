@@ -325,6 +325,8 @@ class SlackRequests:
             event["thread_ts"] = thread_ts
         if files:
             event["files"] = files
+        if kw.get("user_team"):  # Slack Connect: the author's home team
+            event["user_team"] = event["source_team"] = kw["user_team"]
         return self.event(event, **sign)
 
     def member_joined(
