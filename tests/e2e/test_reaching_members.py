@@ -198,6 +198,7 @@ async def test_one_pass_reaches_every_member_on_their_own_platform(tmp_path: Pat
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             MICROSOFT_APP_ID="",
             MICROSOFT_APP_PASSWORD="",
+            REFERENT_TEAMS_EMULATOR="1",  # unauthenticated Teams, loopback only: an explicit opt-in
         )
     )
     slack = SlackRequests(
