@@ -226,8 +226,8 @@ def agents_python() -> Path:
 
 
 @contextmanager
-def _agents_echo() -> Iterator[tuple[int, dict[str, Any]]]:
-    """bench/agents_echo.py in the bench-only venv; yields its port and the SDK's versions."""
+def _agents_echo() -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """bench/agents_echo.py in the bench-only venv; yields its port, pid and the SDK's versions."""
     process = subprocess.Popen(
         [str(agents_python()), str(AGENTS_ECHO)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
     )
@@ -237,7 +237,7 @@ def _agents_echo() -> Iterator[tuple[int, dict[str, Any]]]:
         if not line:
             raise RuntimeError(f"agents_echo.py exited before listening (status {process.wait()})")
         ready = json.loads(line)
-        yield int(ready["port"]), dict(ready["versions"])
+        yield int(ready["port"]), process.pid, dict(ready["versions"])
     finally:
         process.terminate()
         try:
@@ -304,7 +304,31 @@ FULL = Plan(warmup=400, throughput_s=15.0, latency_s=30.0)
 QUICK = Plan(warmup=200, throughput_s=3.0, latency_s=3.0)
 
 
-async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str, Any]:
+def _cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process, all its threads (Linux /proc); None elsewhere.
+
+    CPU time per activity moves far less than throughput when other jobs share the machine."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_us_per(before: float | None, after: float | None, count: int) -> float | None:
+    if before is None or after is None or not count:
+        return None
+    return round((after - before) * 1e6 / count, 1)
+
+
+async def drive(
+    name: str, url: str, connector_url: str, plan: Plan, pids: tuple[int | None, int | None] = (None, None)
+) -> dict[str, Any]:
+    """Warm-up, closed loop, open loop against one bot. `pids`: the bot's and the connector's
+    processes, for CPU time per activity in the closed loop (bot, connector, this client)."""
+    bot_pid, connector_pid = pids
     source = Activities(connector_url)
     before = await _connector_stats(connector_url)
     warm = Phase(f"{name}-warmup", 0)
@@ -317,6 +341,7 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
                 *(send_one(session, url, source, warm, time.perf_counter(), OK) for _ in range(batch))
             )
         warm.duration_s = time.perf_counter() - started
+    cpu_before = (_cpu_s(bot_pid), _cpu_s(connector_pid), time.process_time())
     throughput = await closed_loop(
         url,
         source,
@@ -326,6 +351,7 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
         ok_statuses=OK,
         timeout_s=CLIENT_TIMEOUT_S,
     )
+    cpu_after = (_cpu_s(bot_pid), _cpu_s(connector_pid), time.process_time())
     await asyncio.sleep(1.0)  # let the server settle between phases
     latency = await open_loop(
         url, source, RATE, plan.latency_s, f"{name}-latency", ok_statuses=OK, timeout_s=CLIENT_TIMEOUT_S
@@ -341,6 +367,10 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
             if throughput.duration_s
             else 0.0,
             **throughput.summary(),
+            "cpu_us_per_activity": {
+                part: _cpu_us_per(cpu_before[i], cpu_after[i], throughput.ok)
+                for i, part in enumerate(("bot", "connector", "client"))
+            },
         },
         "latency": {"offered_rate_per_s": RATE, **latency.summary()},
         "answered": answered,
@@ -375,17 +405,20 @@ def _stored(db_path: str) -> int:
 BOTS = ("baseline", "agents_sdk", "referent")  # baseline: the botbuilder echo bot
 
 
-def _drive_bot(kind: str, db_path: str, connector_url: str, plan: Plan, results: dict[str, Any]) -> None:
+def _drive_bot(
+    kind: str, db_path: str, connector: tuple[str, int | None], plan: Plan, results: dict[str, Any]
+) -> None:
+    connector_url, connector_pid = connector
     if kind == "agents_sdk":
-        with _agents_echo() as (port, versions):
+        with _agents_echo() as (port, pid, versions):
             results["agents_sdk_versions"] = versions
-            results[kind] = asyncio.run(
-                drive(kind, f"http://127.0.0.1:{port}/api/messages", connector_url, plan)
-            )
+            url = f"http://127.0.0.1:{port}/api/messages"
+            results[kind] = asyncio.run(drive(kind, url, connector_url, plan, (pid, connector_pid)))
         return
     process, port, stop = _start(kind, db_path)
     try:
-        results[kind] = asyncio.run(drive(kind, f"http://127.0.0.1:{port}/api/messages", connector_url, plan))
+        url = f"http://127.0.0.1:{port}/api/messages"
+        results[kind] = asyncio.run(drive(kind, url, connector_url, plan, (process.pid, connector_pid)))
     finally:
         _stop(process, stop)
 
@@ -399,6 +432,10 @@ def _versus(referent: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
         "activities_per_s": [ours, theirs],
         "p50_ms_at_100_per_s": [referent["latency"].get("p50_ms"), other["latency"].get("p50_ms")],
         "p99_ms_at_100_per_s": [referent["latency"].get("p99_ms"), other["latency"].get("p99_ms")],
+        "bot_cpu_us_per_activity": [
+            referent["throughput"]["cpu_us_per_activity"]["bot"],
+            other["throughput"]["cpu_us_per_activity"]["bot"],
+        ],
     }
 
 
@@ -419,7 +456,7 @@ def run(plan: Plan) -> dict[str, Any]:
         connector, connector_url, connector_stop = _start("connector")
         try:
             for kind in BOTS:
-                _drive_bot(kind, db_path, str(connector_url), plan, results)
+                _drive_bot(kind, db_path, (str(connector_url), connector.pid), plan, results)
         finally:
             _stop(connector, connector_stop)
         stored = _stored(db_path)
@@ -464,14 +501,16 @@ def summary(results: dict[str, Any]) -> str:
             f"{names[kind]:>16}: {bot['throughput']['activities_per_s']:8.1f} /s closed loop; "
             f"at {RATE:.0f}/s p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms; "
             f"errors {bot['errors']}; replies {bot['replies_at_connector']} for {bot['answered']} answered; "
-            f"connections to the connector {bot['connections_to_connector']}"
+            f"connections to the connector {bot['connections_to_connector']}; CPU µs/activity "
+            f"(bot, connector, client) {tuple(bot['throughput']['cpu_us_per_activity'].values())}"
         )
     for key, label in (("botbuilder_echo", "botbuilder echo"), ("agents_sdk_echo", "Agents SDK echo")):
         v = results["versus"][key]
         lines.append(
             f"Referent vs {label}: {v['throughput_ratio']}x throughput; "
             f"p50 {v['p50_ms_at_100_per_s'][0]} vs {v['p50_ms_at_100_per_s'][1]} ms, "
-            f"p99 {v['p99_ms_at_100_per_s'][0]} vs {v['p99_ms_at_100_per_s'][1]} ms"
+            f"p99 {v['p99_ms_at_100_per_s'][0]} vs {v['p99_ms_at_100_per_s'][1]} ms; "
+            f"bot CPU {v['bot_cpu_us_per_activity'][0]} vs {v['bot_cpu_us_per_activity'][1]} µs/activity"
         )
     return "\n".join(lines)
 
