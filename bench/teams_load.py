@@ -2,8 +2,8 @@
 run, at two bare echo bots (the baselines), all against the same fake Bot Connector: botbuilder's
 and the Microsoft 365 Agents SDK's (botbuilder's successor).
 
-    .venv/bin/python bench/teams_load.py            # the full run (about 3 minutes)
-    .venv/bin/python bench/teams_load.py --quick    # well under a minute, for a smoke check
+    .venv/bin/python bench/teams_load.py            # the full run (about 5 minutes)
+    .venv/bin/python bench/teams_load.py --quick    # about a minute, for a smoke check
     .venv/bin/python bench/teams_load.py -o out/teams_load.json
 
 Four child processes: the fake Bot Connector (bot/offline/fakes/bot_connector.py; the activities'
