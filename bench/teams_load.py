@@ -1,30 +1,41 @@
 """Load test of the Teams path: `@Referent runde …` activities at the real server and, in the same
-run, at a bare botbuilder echo bot (the baseline), both against the same fake Bot Connector.
+run, at two bare echo bots (the baselines), all against the same fake Bot Connector: botbuilder's
+and the Microsoft 365 Agents SDK's (botbuilder's successor).
 
-    .venv/bin/python bench/teams_load.py            # the full run (about 2 minutes)
-    .venv/bin/python bench/teams_load.py --quick    # a few seconds, for a smoke check
+    .venv/bin/python bench/teams_load.py            # the full run (about 5 minutes)
+    .venv/bin/python bench/teams_load.py --quick    # about a minute, for a smoke check
     .venv/bin/python bench/teams_load.py -o out/teams_load.json
 
-Three child processes: the fake Bot Connector (bot/offline/fakes/bot_connector.py; the activities'
+Four child processes: the fake Bot Connector (bot/offline/fakes/bot_connector.py; the activities'
 `serviceUrl`), Referent (the real aiohttp app on a temporary SQLite database with a group bound
 to the Teams channel, a roster whose e-mails match the connector's members, and an open meeting),
-and the baseline: CloudAdapter + ConfigurationBotFrameworkAuthentication + an ActivityHandler that
-echoes through `turn_context.send_activity` (botbuilder's msrest connector client, which sends
-with `requests` in a thread pool, one new connection per reply). Both run unauthenticated, as the
-Emulator does. This process drives both with the same activity builders:
+and the two baselines:
+
+- botbuilder ("baseline"): CloudAdapter + ConfigurationBotFrameworkAuthentication + an
+  ActivityHandler that echoes through `turn_context.send_activity` (botbuilder's msrest connector
+  client, which sends with `requests` in a thread pool, one new connection per reply);
+- the Agents SDK ("agents_sdk"): bench/agents_echo.py, the SDK quickstart's echo agent
+  (AgentApplication + CloudAdapter + start_agent_process). The SDK is no dependency of Referent:
+  it runs in a bench-only venv, bench/.venv-agents, made on first use from the pinned
+  bench/agents-requirements.txt (`python -m venv` + pip), as a plain subprocess.
+
+All run unauthenticated, as the Emulator does (Referent with REFERENT_TEAMS_EMULATOR=1). This
+process drives each in turn with the same activity builders:
 
 1. warm-up (first member look-ups, SQLite pages, Python imports on first use);
 2. throughput: 100 concurrent connections, each posting its next activity as soon as the previous
    one is answered, for a fixed time; reports activities/s;
 3. latency at a fixed offered rate (open loop): 100 activities/s, each sent on schedule whether or
    not earlier ones were answered; p50/p99 measured from the scheduled send time, so queueing
-   shows. Both bots send their reply inside the turn, so the HTTP answer comes after the reply.
+   shows. All three bots send their reply inside the turn, so the HTTP answer comes after it.
 
 Every Referent activity is a distinct message (its own id), so each adds a round-table post; at
 the end the stored submissions must equal the answered activities, and the connector must have
-received a reply for each. The results are JSON.
+received a reply for each (the echo bots are held to the same: a reply per answered activity).
+The results are JSON; a one-line-per-bot summary goes to stderr.
 
-Aim: Referent's throughput at least 5x the baseline's, p99 under 150 ms at 100/s, no errors.
+Aims: Referent's throughput at least 5x botbuilder's and at least 2x the Agents SDK echo's;
+p99 at 100/s under 150 ms and no worse than the Agents SDK echo's; no errors.
 """
 
 from __future__ import annotations
@@ -35,9 +46,12 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +59,12 @@ from typing import Any
 import aiohttp
 from loadgen import Phase, closed_loop, open_loop, send_one
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+AGENTS_VENV = BENCH / ".venv-agents"
+AGENTS_REQUIREMENTS = BENCH / "agents-requirements.txt"
+AGENTS_ECHO = BENCH / "agents_echo.py"
 
 APP_ID = "3c1f6a2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 TENANT = "7d6c5b4a-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
@@ -186,6 +205,48 @@ async def _serve_baseline(ready: Any, stop: Any) -> None:
     await runner.cleanup()
 
 
+def agents_python() -> Path:
+    """The bench-only venv's interpreter, made (or remade) when the pinned requirements change.
+
+    The Agents SDK must not enter Referent's venv, so it gets its own; pip reads the same
+    index configuration as `make install`."""
+    python = AGENTS_VENV / "bin" / "python"
+    stamp = AGENTS_VENV / ".requirements"
+    wanted = AGENTS_REQUIREMENTS.read_text(encoding="utf-8")
+    if python.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted:
+        return python
+    print(f"teams_load: making the bench-only venv {AGENTS_VENV} ...", file=sys.stderr)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--clear", str(AGENTS_VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(AGENTS_REQUIREMENTS)], check=True
+    )
+    stamp.write_text(wanted, encoding="utf-8")
+    return python
+
+
+@contextmanager
+def _agents_echo() -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """bench/agents_echo.py in the bench-only venv; yields its port, pid and the SDK's versions."""
+    process = subprocess.Popen(
+        [str(agents_python()), str(AGENTS_ECHO)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"agents_echo.py exited before listening (status {process.wait()})")
+        ready = json.loads(line)
+        yield int(ready["port"]), process.pid, dict(ready["versions"])
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a wedged child
+            process.kill()
+            process.wait()
+
+
 def _child(kind: str, db_path: str, ready: Any, stop: Any) -> None:
     _quiet_logging()
     if kind == "connector":
@@ -243,7 +304,31 @@ FULL = Plan(warmup=400, throughput_s=15.0, latency_s=30.0)
 QUICK = Plan(warmup=200, throughput_s=3.0, latency_s=3.0)
 
 
-async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str, Any]:
+def _cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process, all its threads (Linux /proc); None elsewhere.
+
+    CPU time per activity moves far less than throughput when other jobs share the machine."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_us_per(before: float | None, after: float | None, count: int) -> float | None:
+    if before is None or after is None or not count:
+        return None
+    return round((after - before) * 1e6 / count, 1)
+
+
+async def drive(
+    name: str, url: str, connector_url: str, plan: Plan, pids: tuple[int | None, int | None] = (None, None)
+) -> dict[str, Any]:
+    """Warm-up, closed loop, open loop against one bot. `pids`: the bot's and the connector's
+    processes, for CPU time per activity in the closed loop (bot, connector, this client)."""
+    bot_pid, connector_pid = pids
     source = Activities(connector_url)
     before = await _connector_stats(connector_url)
     warm = Phase(f"{name}-warmup", 0)
@@ -256,6 +341,7 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
                 *(send_one(session, url, source, warm, time.perf_counter(), OK) for _ in range(batch))
             )
         warm.duration_s = time.perf_counter() - started
+    cpu_before = (_cpu_s(bot_pid), _cpu_s(connector_pid), time.process_time())
     throughput = await closed_loop(
         url,
         source,
@@ -265,6 +351,7 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
         ok_statuses=OK,
         timeout_s=CLIENT_TIMEOUT_S,
     )
+    cpu_after = (_cpu_s(bot_pid), _cpu_s(connector_pid), time.process_time())
     await asyncio.sleep(1.0)  # let the server settle between phases
     latency = await open_loop(
         url, source, RATE, plan.latency_s, f"{name}-latency", ok_statuses=OK, timeout_s=CLIENT_TIMEOUT_S
@@ -280,6 +367,10 @@ async def drive(name: str, url: str, connector_url: str, plan: Plan) -> dict[str
             if throughput.duration_s
             else 0.0,
             **throughput.summary(),
+            "cpu_us_per_activity": {
+                part: _cpu_us_per(cpu_before[i], cpu_after[i], throughput.ok)
+                for i, part in enumerate(("bot", "connector", "client"))
+            },
         },
         "latency": {"offered_rate_per_s": RATE, **latency.summary()},
         "answered": answered,
@@ -311,6 +402,43 @@ def _stored(db_path: str) -> int:
         return int(conn.execute("SELECT count(*) FROM submissions").fetchone()[0])
 
 
+BOTS = ("baseline", "agents_sdk", "referent")  # baseline: the botbuilder echo bot
+
+
+def _drive_bot(
+    kind: str, db_path: str, connector: tuple[str, int | None], plan: Plan, results: dict[str, Any]
+) -> None:
+    connector_url, connector_pid = connector
+    if kind == "agents_sdk":
+        with _agents_echo() as (port, pid, versions):
+            results["agents_sdk_versions"] = versions
+            url = f"http://127.0.0.1:{port}/api/messages"
+            results[kind] = asyncio.run(drive(kind, url, connector_url, plan, (pid, connector_pid)))
+        return
+    process, port, stop = _start(kind, db_path)
+    try:
+        url = f"http://127.0.0.1:{port}/api/messages"
+        results[kind] = asyncio.run(drive(kind, url, connector_url, plan, (process.pid, connector_pid)))
+    finally:
+        _stop(process, stop)
+
+
+def _versus(referent: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Referent against one echo bot: throughput ratio and both sides' open-loop p50/p99."""
+    ours, theirs = referent["throughput"]["activities_per_s"], other["throughput"]["activities_per_s"]
+    ratio = ours / max(theirs, 1e-9)
+    return {
+        "throughput_ratio": round(ratio, 2),
+        "activities_per_s": [ours, theirs],
+        "p50_ms_at_100_per_s": [referent["latency"].get("p50_ms"), other["latency"].get("p50_ms")],
+        "p99_ms_at_100_per_s": [referent["latency"].get("p99_ms"), other["latency"].get("p99_ms")],
+        "bot_cpu_us_per_activity": [
+            referent["throughput"]["cpu_us_per_activity"]["bot"],
+            other["throughput"]["cpu_us_per_activity"]["bot"],
+        ],
+    }
+
+
 def run(plan: Plan) -> dict[str, Any]:
     results: dict[str, Any] = {
         "bench": "teams_load",
@@ -319,39 +447,72 @@ def run(plan: Plan) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
     }
+    agents_python()  # make the bench-only venv before anything is timed
     with tempfile.TemporaryDirectory(prefix="referent-bench-") as tmp:
         db_path = str(Path(tmp) / "referent.db")
         connector, connector_url, connector_stop = _start("connector")
         try:
-            for kind in ("baseline", "referent"):
-                process, port, stop = _start(kind, db_path)
-                try:
-                    results[kind] = asyncio.run(
-                        drive(kind, f"http://127.0.0.1:{port}/api/messages", str(connector_url), plan)
-                    )
-                finally:
-                    _stop(process, stop)
+            for kind in BOTS:
+                _drive_bot(kind, db_path, (str(connector_url), connector.pid), plan, results)
         finally:
             _stop(connector, connector_stop)
         stored = _stored(db_path)
-    referent, baseline = results["referent"], results["baseline"]
-    ratio = referent["throughput"]["activities_per_s"] / max(baseline["throughput"]["activities_per_s"], 1e-9)
+    results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    referent, baseline, agents = results["referent"], results["baseline"], results["agents_sdk"]
+    versus_botbuilder = _versus(referent, baseline)
+    versus_agents = _versus(referent, agents)
     p99 = referent["latency"].get("p99_ms")
+    agents_p99 = agents["latency"].get("p99_ms")
+    results["versus"] = {"botbuilder_echo": versus_botbuilder, "agents_sdk_echo": versus_agents}
     results["checks"] = {
-        "throughput_ratio": round(ratio, 2),
-        "throughput_at_least_5x_baseline": ratio >= 5.0,
+        "throughput_ratio": versus_botbuilder["throughput_ratio"],
+        "throughput_at_least_5x_baseline": versus_botbuilder["throughput_ratio"] >= 5.0,
+        "throughput_ratio_vs_agents_sdk": versus_agents["throughput_ratio"],
+        "throughput_at_least_2x_agents_sdk": versus_agents["throughput_ratio"] >= 2.0,
         "p99_ms_at_100_per_s": p99,
         "p99_under_150ms": (p99 if p99 is not None else 1e9) < 150,
+        "agents_sdk_p99_ms_at_100_per_s": agents_p99,
+        "p99_no_worse_than_agents_sdk": (p99 if p99 is not None else 1e9)
+        <= (agents_p99 if agents_p99 is not None else 0.0),
         "no_errors": referent["errors"] == 0,
         "baseline_errors": baseline["errors"],
+        "agents_sdk_errors": agents["errors"],
         "answered_activities": referent["answered"],
         "stored_submissions": stored,
         "every_answered_submission_stored": stored == referent["answered"],
         "a_reply_for_every_activity": referent["replies_at_connector"] >= referent["answered"],
+        "agents_sdk_replied_to_every_activity": agents["replies_at_connector"] >= agents["answered"] > 0,
+        "baseline_replied_to_every_activity": baseline["replies_at_connector"] >= baseline["answered"] > 0,
     }
     return results
+
+
+def summary(results: dict[str, Any]) -> str:
+    """A few lines for people: each bot's figures, then Referent against each echo bot."""
+    names = {"baseline": "botbuilder echo", "agents_sdk": "Agents SDK echo", "referent": "Referent"}
+    lines = []
+    for kind in BOTS:
+        bot = results[kind]
+        lat = bot["latency"]
+        lines.append(
+            f"{names[kind]:>16}: {bot['throughput']['activities_per_s']:8.1f} /s closed loop; "
+            f"at {RATE:.0f}/s p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms; "
+            f"errors {bot['errors']}; replies {bot['replies_at_connector']} for {bot['answered']} answered; "
+            f"connections to the connector {bot['connections_to_connector']}; CPU µs/activity "
+            f"(bot, connector, client) {tuple(bot['throughput']['cpu_us_per_activity'].values())}"
+        )
+    for key, label in (("botbuilder_echo", "botbuilder echo"), ("agents_sdk_echo", "Agents SDK echo")):
+        v = results["versus"][key]
+        lines.append(
+            f"Referent vs {label}: {v['throughput_ratio']}x throughput; "
+            f"p50 {v['p50_ms_at_100_per_s'][0]} vs {v['p50_ms_at_100_per_s'][1]} ms, "
+            f"p99 {v['p99_ms_at_100_per_s'][0]} vs {v['p99_ms_at_100_per_s'][1]} ms; "
+            f"bot CPU {v['bot_cpu_us_per_activity'][0]} vs {v['bot_cpu_us_per_activity'][1]} µs/activity"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,15 +523,19 @@ def main(argv: list[str] | None = None) -> int:
     results = run(QUICK if args.quick else FULL)
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
+    print(summary(results), file=sys.stderr)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text + "\n", encoding="utf-8")
     checks = results["checks"]
     keys = (
         "throughput_at_least_5x_baseline",
+        "throughput_at_least_2x_agents_sdk",
         "p99_under_150ms",
+        "p99_no_worse_than_agents_sdk",
         "no_errors",
         "every_answered_submission_stored",
+        "agents_sdk_replied_to_every_activity",
     )
     return 0 if all(checks[k] for k in keys) else 1
 
