@@ -55,11 +55,11 @@ async def fetch_shared_files(client: AsyncWebClient, event: Mapping[str, Any]) -
     wanted = _wanted(event.get("files"))
     if not wanted:
         return ()
-    session = client.session
-    own_session = session is None or session.closed
-    if own_session:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-    assert session is not None
+    shared = client.session
+    own_session = shared is None or shared.closed
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) if own_session else shared
+    if session is None:  # for the type checker: own_session covers it
+        return ()
     fetched: list[InboundFile] = []
     try:
         for item in wanted:

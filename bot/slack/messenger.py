@@ -234,8 +234,8 @@ def parse_user(data: dict[str, Any]) -> SlackUser | None:
     uid = data.get("id")
     if not isinstance(uid, str) or not uid:
         return None
-    profile = data.get("profile") if isinstance(data.get("profile"), dict) else {}
-    assert isinstance(profile, dict)
+    raw = data.get("profile")
+    profile: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = next(
         (
             str(v).strip()

@@ -45,8 +45,8 @@ def file_attachments(activity: Mapping[str, Any]) -> list[tuple[str, str]]:
     for item in attachments:
         if not isinstance(item, dict) or item.get("contentType") != FILE_DOWNLOAD_INFO:
             continue
-        content = item.get("content") if isinstance(item.get("content"), dict) else {}
-        assert isinstance(content, dict)
+        raw = item.get("content")
+        content: dict[str, Any] = raw if isinstance(raw, dict) else {}
         name, url = item.get("name"), content.get("downloadUrl")
         if isinstance(name, str) and isinstance(url, str) and supported(name):
             found.append((name, url))

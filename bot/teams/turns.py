@@ -357,8 +357,8 @@ class TeamsTurns:
         """The sender's e-mail, and each mentioned person's Entra id and e-mail, from the
         connector's member lookup, so handlers can link both to the roster."""
         address = ta.address_of(activity)
-        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
-        assert isinstance(sender, dict)
+        raw = activity.get("from")
+        sender: dict[str, Any] = raw if isinstance(raw, dict) else {}
         changes: dict[str, Any] = {}
         if ta._str(sender.get("id")):
             _aad, email, external = await self.member_info(address, ta._str(sender.get("id")))

@@ -253,13 +253,13 @@ class _Writer:
         expected = lst.start
         for item in lst.items:
             number = int(item.marker.rstrip(".)")) if item.marker and item.marker[:-1].isdigit() else None
-            if number is not None and depth in self._ordered:
-                # a number out of sequence ("1. … 7. …") starts a new count at what was typed
-                if num_id is None or number != expected:
-                    num_id = self.new_numbered_list(depth, number)
-                expected = number + 1
-                assert num_id is not None
-                self.numbered_para(depth, num_id, self.inline(item.content))
+            # a number out of sequence ("1. … 7. …") starts a new count at what was typed
+            current = num_id if number is not None and number == expected else None
+            if number is not None and current is None:
+                current = self.new_numbered_list(depth, number)  # None: no numbered style here
+            if number is not None and current is not None:
+                num_id, expected = current, number + 1
+                self.numbered_para(depth, current, self.inline(item.content))
             elif item.marker:  # a template without numbered list styles: the number as typed
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
                 self.p(style, self.run(f"{item.marker}\t"), self.inline(item.content))
