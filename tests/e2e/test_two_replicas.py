@@ -270,6 +270,20 @@ async def answers_to_clicks(api: FakeSlackApi, option: str, count: int) -> list[
         await asyncio.sleep(0.05)
 
 
+async def settled(api: FakeSlackApi, method: str, *, quiet: float, timeout: float) -> int:
+    """Wait until `method` has not been called for `quiet` seconds; returns how often it was."""
+    deadline = time.monotonic() + timeout
+    count, since = api.count(method), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        now_count = api.count(method)
+        if now_count != count:
+            count, since = now_count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return count
+
+
 async def reminder_time(db: Database) -> str:
     """When the first deadline reminder is due (3 days before the deadline at 09:00, moved to a
     working day, or merged with the 1-day one), plus 5 minutes, as ISO-8601 in Oslo time."""
@@ -334,6 +348,9 @@ async def test_two_replicas_share_postgresql(request: pytest.FixtureRequest, tmp
             sent, texts, twins = await traffic(world, collection_ts, poll_ts, poll_id, options)
         # Every click is answered to the clicker after the ack (joined, or "full").
         told = await answers_to_clicks(api, "B", 30)
+        # The votes' refreshes of the poll message run after their answers: let them finish, so
+        # that every poll update counted below is the closing one.
+        await settled(api, "chat.update", quiet=1.0, timeout=30)
 
         # Reminders: two `referent remind` processes at the same moment.
         now = await reminder_time(db)
