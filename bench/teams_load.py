@@ -111,7 +111,7 @@ async def _serve_referent(db_path: str, ready: Any, stop: Any) -> None:
         _env_file=None,
         DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
         MICROSOFT_APP_ID="",
-        REFERENT_TEAMS_EMULATOR=True,  # unauthenticated Teams on loopback: an explicit opt-in
+        REFERENT_TEAMS_EMULATOR=True,  # unauthenticated Teams on loopback, as the Emulator runs it
         SLACK_BOT_TOKEN="",
         SLACK_SIGNING_SECRET="",
         REFERENT_PUBLIC_URL="https://referent.example.no",

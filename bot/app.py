@@ -47,6 +47,8 @@ async def draft_download(request: web.Request) -> web.Response:
             token = None
     if token is None:
         return web.Response(status=404, text=LINK_GONE)
+    if token.fmt.startswith("final-"):
+        return await _final_download(runtime, token.meeting_id, token.fmt.removeprefix("final-"))
     draft = await compile_draft(
         runtime.db, token.meeting_id, token.fmt, locale=token.locale, now=runtime.ctx.now()
     )
@@ -61,6 +63,31 @@ async def draft_download(request: web.Request) -> web.Response:
         body=draft.content,
         content_type=draft.mime_type.split(";")[0],
         charset=("utf-8" if draft.mime_type.startswith("text/") else None),
+        headers=headers,
+    )
+
+
+async def _final_download(runtime: Runtime, meeting_id: int, fmt: str) -> web.Response:
+    """The stored bytes of a frozen final referat (never rendered again)."""
+    from storage.repositories.finals import finals_of
+
+    async with runtime.db.session() as session:
+        final = (await finals_of(session, meeting_id)).get(fmt)
+    if final is None:
+        return web.Response(status=404, text=LINK_GONE)
+    headers = {
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Digest": f"sha-256={final.sha256}",
+    }
+    if fmt == "html":
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    else:
+        headers["Content-Disposition"] = f'attachment; filename="{final.filename}"'
+    return web.Response(
+        body=final.content,
+        content_type=final.mime_type.split(";")[0],
+        charset=("utf-8" if final.mime_type.startswith("text/") else None),
         headers=headers,
     )
 

@@ -63,11 +63,12 @@ async def run(settings: Settings, args: argparse.Namespace, *, console: Console 
         async with db.session() as session:
             group_ids: list[int] | None = None
             if args.group is not None:
-                group: Group | None = await group_repo.group_by_name(session, args.group)
-                if group is None:
+                # Names are unique per workspace/tenant only: every group of that name.
+                named: list[Group] = await group_repo.groups_named(session, args.group)
+                if not named:
                     print(f"referent: no group is named {args.group!r}", file=sys.stderr)
                     return 2
-                group_ids = [group.id]
+                group_ids = [group.id for group in named]
             since = datetime.combine(args.since, time(0), tzinfo=zone).astimezone(UTC) if args.since else None
             entries = await audit_repo.entries(session, group_ids=group_ids, since=since)
     finally:

@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3978, help="port (default 3978)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the reminder pass here")
+    serve.add_argument(
+        "--teams-emulator",
+        action="store_true",
+        help="serve Teams unauthenticated, for the Bot Framework Emulator (loopback only; "
+        "same as REFERENT_TEAMS_EMULATOR=1)",
+    )
 
     demo = sub.add_parser(
         "demo", help="run the whole story offline; write the draft (md, html, docx, pdf) and the archive zip"
@@ -60,7 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="import members from CSV (Fornavn, Etternavn, Organisasjon; optional E-post, Rolle)",
     )
     imp.add_argument("file", type=Path, help="CSV file, comma, semicolon or tab separated, UTF-8")
-    imp.add_argument("--group", required=True, help="group name; created if it does not exist")
+    which_group = imp.add_mutually_exclusive_group(required=True)
+    which_group.add_argument("--group", help="group name; created if no group has it")
+    which_group.add_argument("--group-id", type=int, help="the group's id (oppsett shows it)")
+    imp.add_argument(
+        "--workspace",
+        default=None,
+        help="with --group: the Slack workspace (team id) or Teams tenant id the group belongs to",
+    )
 
     referat = sub.add_parser("referat", help="write the referat draft of a meeting to a file")
     which = referat.add_mutually_exclusive_group(required=True)
@@ -74,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the archive bundle instead: one zip with the PDF/A, the .docx and metadata.json",
     )
     referat.add_argument("--locale", choices=["nb", "en"], default=None, help="default: the group's")
+    referat.add_argument(
+        "--final", action="store_true", help="the frozen final version (`referat endelig`), as stored"
+    )
     referat.add_argument("-o", "--output", type=Path, required=True, help="file to write ('-' for stdout)")
 
     remind = sub.add_parser("remind", help="run one reminder pass (safe to run twice)")
@@ -107,7 +123,13 @@ async def _db_upgrade(settings: Settings) -> int:
     return 0
 
 
-async def _roster_import(settings: Settings, file: Path, group: str) -> int:
+async def _roster_import(
+    settings: Settings,
+    file: Path,
+    group: str | None,
+    workspace: str | None = None,
+    group_id: int | None = None,
+) -> int:
     from handlers.roster import RosterError, import_roster
     from storage.db import Database
 
@@ -116,7 +138,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
         if db.is_sqlite and await db.is_empty():
             await db.migrate()
         try:
-            result = await import_roster(db, file, group)
+            result = await import_roster(db, file, group or "", workspace=workspace, group_id=group_id)
         except RosterError as exc:
             print(f"referent: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
@@ -133,6 +155,7 @@ async def _roster_import(settings: Settings, file: Path, group: str) -> int:
 async def _referat(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.referat import ArchiveBundle, RenderedDraft, compile_archive, compile_draft
     from storage.db import Database
+    from storage.repositories.finals import finals_of
     from storage.repositories.referat import latest_meeting_id
 
     db = Database(settings.database_url)
@@ -148,32 +171,54 @@ async def _referat(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"referent: no meetings{where}", file=sys.stderr)
                 return 1
         draft: RenderedDraft | ArchiveBundle | None
-        if args.archive:
-            draft = await compile_archive(db, meeting_id, locale=args.locale, now=datetime.now(UTC))
+        if args.final:
+            async with db.session() as session:
+                final = (await finals_of(session, meeting_id)).get(args.format)
+            if final is None:
+                missing = f"meeting {meeting_id} has no final version (`referat endelig`)"
+                print(f"referent: {missing}", file=sys.stderr)
+                return 1
+            content, note = final.content, f" (final, SHA-256 {final.sha256})"
         else:
-            draft = await compile_draft(
-                db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC)
-            )
+            if args.archive:
+                draft = await compile_archive(db, meeting_id, locale=args.locale, now=datetime.now(UTC))
+            else:
+                draft = await compile_draft(
+                    db, meeting_id, args.format, locale=args.locale, now=datetime.now(UTC)
+                )
+            if draft is None:
+                print(f"referent: no meeting with id {meeting_id}", file=sys.stderr)
+                return 1
+            content, note = draft.content, ""
     finally:
         await db.close()
-    if draft is None:
-        print(f"referent: no meeting with id {meeting_id}", file=sys.stderr)
-        return 1
     if str(args.output) == "-":
-        sys.stdout.buffer.write(draft.content)
+        sys.stdout.buffer.write(content)
     else:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(draft.content)
-        print(f"Wrote {args.output}")
+        args.output.write_bytes(content)
+        print(f"Wrote {args.output}{note}")
     return 0
 
 
 async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> int:
+    """Exit status: 0 the pass ran (unreachable members included), 1 sends still failed after
+    their retries (or the database could not be reached: nothing was sent), 2 a configuration
+    error (usage errors are argparse's 2)."""
+    from sqlalchemy.exc import ArgumentError
+
     from bot.runtime import Runtime
     from bot.scheduler import remind_command
+    from bot.teams.adapter import check_configuration
     from bot.wiring import register_messengers
+    from storage.db import is_retryable
 
-    runtime = Runtime(settings)
+    try:
+        check_configuration(settings)
+        runtime = Runtime(settings)
+    except (ValueError, ArgumentError, ImportError) as exc:  # TeamsConfigError is a ValueError
+        print(f"referent: configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         if runtime.db.is_sqlite and await runtime.db.is_empty():
             await runtime.db.migrate()
@@ -181,6 +226,11 @@ async def _remind(settings: Settings, now: datetime | None, dry_run: bool) -> in
             await runtime.links.load_key(runtime.db)  # the secretariat's notice links the draft
         register_messengers(runtime)
         return await remind_command(runtime, now, dry_run)
+    except Exception as exc:
+        if not is_retryable(exc):
+            raise
+        print(f"referent: the database is unavailable, nothing was sent: {exc}", file=sys.stderr)
+        return 1
     finally:
         await runtime.close()
 
@@ -230,8 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("aiosqlite", "msrest", "urllib3", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError: a setting that cannot be read
+        print(f"referent: configuration error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "serve":
+        if args.teams_emulator:
+            settings = settings.model_copy(update={"teams_emulator": True})
         return _serve(settings, args.host, args.port, not args.no_scheduler)
     if args.command == "demo":
         from bot.offline.demo import run_demo
@@ -242,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "roster":
-        return asyncio.run(_roster_import(settings, args.file, args.group))
+        return asyncio.run(_roster_import(settings, args.file, args.group, args.workspace, args.group_id))
     if args.command == "referat":
         return asyncio.run(_referat(settings, args))
     if args.command == "remind":

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     teams_token_url: str | None = Field(default=None, alias="REFERENT_TEAMS_TOKEN_URL")
     # Where the Teams adapter finds the Bot Framework's signing keys; default: Microsoft's.
     teams_openid_metadata_url: str | None = Field(default=None, alias="REFERENT_TEAMS_OPENID_METADATA_URL")
+    # Unauthenticated Teams (the Bot Framework Emulator's mode, for local testing): an explicit
+    # opt-in, loopback peers and loopback serviceUrls only. Without it and without
+    # MICROSOFT_APP_ID, /api/messages is not mounted at all.
+    teams_emulator: bool = Field(default=False, alias="REFERENT_TEAMS_EMULATOR")
+    # Extra serviceUrl hosts the bot may send its token to, beyond Microsoft's (comma-separated).
+    teams_service_url_hosts: str = Field(default="", alias="REFERENT_TEAMS_SERVICE_URL_HOSTS")
 
     def secret(self, name: str) -> str:
         """The plain value of a secret setting ("" when unset), for the one place that uses it."""
@@ -74,6 +80,22 @@ class Settings(BaseSettings):
     @property
     def teams_authenticated(self) -> bool:
         return bool(self.microsoft_app_id)
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served: authenticated (an app id) or, by explicit opt-in, the Emulator's mode."""
+        return self.teams_authenticated or self.teams_emulator
+
+    @property
+    def teams_emulator_mode(self) -> bool:
+        """Unauthenticated Teams: opted in and no app id (an app id always wins)."""
+        return self.teams_emulator and not self.teams_authenticated
+
+    def extra_service_url_hosts(self) -> frozenset[str]:
+        """REFERENT_TEAMS_SERVICE_URL_HOSTS as lower-case host names."""
+        return frozenset(
+            h.strip().lower().rstrip(".") for h in self.teams_service_url_hosts.split(",") if h.strip()
+        )
 
     def reminder_rate_map(self) -> dict[str, float]:
         """`reminder_rates` parsed; malformed parts are ignored rather than stopping the server."""

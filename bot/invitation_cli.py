@@ -42,7 +42,10 @@ def _usage(message: str) -> int:
 
 async def _group(db: Database, name: str) -> Group | None:
     async with db.session() as session:
-        group = await group_repo.group_by_name(session, name)
+        try:
+            group = await group_repo.group_by_name(session, name)
+        except group_repo.AmbiguousGroupName:
+            return None  # names are unique per workspace/tenant only
     return group if group is not None and group.name == name.strip() else None
 
 

@@ -20,6 +20,8 @@ from storage.models import Meeting, Member
 from storage.repositories import app_keys
 
 FORMATS = ("md", "html", "docx", "pdf")
+# The frozen final referat (`referat endelig`), served from its stored bytes.
+FINAL_FORMATS = tuple(f"final-{fmt}" for fmt in FORMATS)
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 # `data eksport`: the member's JSON and the readable summary.
 EXPORT_FORMATS = ("json", "txt")
@@ -142,7 +144,7 @@ class DraftLinks:
         ids = (group_id, meeting_id, generation)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in ids):
             return None
-        if fmt not in FORMATS or not isinstance(locale, str):
+        if (fmt not in FORMATS and fmt not in FINAL_FORMATS) or not isinstance(locale, str):
             return None
         return DraftToken(int(group_id), int(meeting_id), int(generation), str(fmt), locale)  # type: ignore[arg-type]
 

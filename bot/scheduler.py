@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.runtime import Runtime
-from handlers.i18n import format_moment
+from handlers.commands.polls import close_due_polls
+from handlers.i18n import format_moment, platform_names
 from handlers.reminders import Outcome, PassOptions, PassReport, PlannedReminder, run_reminder_pass
 from handlers.reminders.messages import lang, rt
 from handlers.reminders.runner import default_worker_id
@@ -50,6 +51,16 @@ async def reminder_job(runtime: Runtime, worker_id: str) -> None:
         log.warning(
             "reminder pass: %d failed, will be retried: %s", len(report.failed), report.failed[0].detail
         )
+    await poll_close_job(runtime)
+
+
+async def poll_close_job(runtime: Runtime) -> None:
+    """Close the polls whose closing time has come (each exactly once across replicas) and
+    refresh their posted copies. Never raises: the next pass tries again."""
+    try:
+        await close_due_polls(runtime.ctx)
+    except Exception:
+        log.exception("closing due polls failed; the next pass will try again")
 
 
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
@@ -120,6 +131,9 @@ async def retention_job(runtime: Runtime) -> None:
 
 def _why(outcome: Outcome, lc: str) -> str:
     """The reason in the reader's language when there is a code for it, else the detail."""
+    if outcome.code == "not_found":
+        names = platform_names(outcome.about, lc) or rt(lc, "table.any_platform")
+        return rt(lc, "table.why_not_found", about=names)
     if outcome.code:
         return rt(lc, f"table.why_{outcome.code}", about=outcome.about)
     return outcome.detail
@@ -197,8 +211,11 @@ async def remind_command(
 ) -> int:
     """`referent remind [--now ISO] [--dry-run]`: one pass, printed as a table.
 
-    Exit status 0 when nothing failed (a dry run always), 1 when some sends failed (they stay
-    in the log and a later pass retries them), so cron and CI notice.
+    Exit status 0 when the pass ran and nothing failed (a dry run always), also when some
+    members are unreachable (found on none of the group's platforms, or no e-mail on the roster:
+    listed with why, and no failure); 1 when some sends still failed after their retries (they
+    stay in the log and a later pass retries them), so cron and CI notice. (2, a usage or
+    configuration error, is bot/cli.py's.)
     """
     console = console or Console(width=None if Console().is_terminal else 160)
     report = await run_reminder_pass(runtime.ctx, now=now, dry_run=dry_run, options=pass_options(runtime))
@@ -206,4 +223,8 @@ async def remind_command(
     console.print(render_report(report, locale=locale, timezone=timezone))
     if _rows(report):
         console.print(summary_line(report, locale=locale))
+    if not dry_run:  # deployments without the scheduler (`serve --no-scheduler`, cron) close polls here
+        closed = await close_due_polls(runtime.ctx, now=now)
+        if closed:
+            console.print(rt(lang(locale), "table.polls_closed", count=len(closed)))
     return 1 if report.failed and not dry_run else 0

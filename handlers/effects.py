@@ -267,7 +267,36 @@ async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
             )
 
 
+async def _join_requested(effect: Effect, ctx: HandlerContext) -> None:
+    """Tell the group's own channels that a channel elsewhere asks to join, with the button that
+    approves it (the click runs `oppsett godkjenn <nr>`, which checks the secretariat)."""
+    async with ctx.db.session() as session:
+        pending = await group_repo.get_pending_join(session, effect.subject_id)
+        if pending is None:
+            return
+        group = await group_repo.get_group(session, pending.group_id)
+        if group is None:  # pragma: no cover - the foreign key forbids it
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        targets = _binding_targets(await group_repo.bindings_of(session, group.id))
+        text = t(
+            locale,
+            "setup.join_notice",
+            who=escape_markdown_inline(pending.requested_by_name or pending.requested_by),
+            where=f"{pending.platform.value.capitalize()} {escape_markdown_inline(pending.workspace_id)}",
+            group=group.name,
+            number=str(pending.id),
+        )
+        command = f"oppsett godkjenn {pending.id}"
+        button = Button(
+            label=t(locale, "setup.join_button"), action_id="oppsett:godkjenn", value=command,
+            style=ButtonStyle.PRIMARY,
+        )
+    await _post_all(ctx, targets, Reply(text=text, ephemeral=False, buttons=(button,)))
+
+
 _RUNNERS = {
+    EffectKind.JOIN_REQUESTED: _join_requested,
     EffectKind.POST_COLLECTION: _post_collection,
     EffectKind.POST_POLL: _post_poll,
     EffectKind.REFRESH_POLL: _refresh_poll,

@@ -50,6 +50,19 @@ class EventRecord(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class InboundFile:
+    """A file the user attached to a command (a Slack file share, a Teams personal-chat file),
+    already fetched by the adapter: only its name and bytes cross the boundary."""
+
+    filename: str
+    content: bytes
+
+
+# Adapters fetch at most this much of one attached file (an invitation is tens of kilobytes).
+MAX_INBOUND_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class ChatEvent:
     """Who did what where. `text` is plain text as the user wrote it: adapters have already turned
     platform markup (Slack `<@U1>`, `&lt;`, Teams `<at>`) into plain text and mentions into `@Name`."""
@@ -62,6 +75,9 @@ class ChatEvent:
     kind: EventKind = EventKind.COMMAND
     text: str = ""
     user_email: str | None = None
+    # The user's home is not this workspace/tenant (a Slack Connect external user, a Teams guest
+    # or a user of another tenant): their e-mail proves nothing here, so it never links them.
+    is_external: bool = False
     locale: str | None = None  # the user's platform locale ("nb-NO", "en-US"); None: group default
     is_direct: bool = False  # a 1:1 chat with the bot (no channel binding expected)
     message_ref: str | None = None  # the platform id of this message (Slack ts, Teams activity id)
@@ -70,6 +86,7 @@ class ChatEvent:
     mentions: tuple[Mention, ...] = ()
     action: PollAction | None = None
     form_values: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[InboundFile, ...] = field(default=(), repr=False)
     record: EventRecord | None = field(default=None, compare=False, repr=False)
 
 
@@ -175,6 +192,7 @@ class EffectKind(enum.StrEnum):
     POST_COLLECTION = "post_collection"  # post the collection message for a meeting in all channels
     POST_POLL = "post_poll"  # post a poll in every channel of its group (or only in `target`)
     REFRESH_POLL = "refresh_poll"  # update every posted copy of a poll
+    JOIN_REQUESTED = "join_requested"  # tell a group's channels that another channel asks to join
 
 
 @dataclass(frozen=True, slots=True)

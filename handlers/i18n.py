@@ -215,3 +215,18 @@ def format_moment(moment: datetime, timezone: str, locale: str | None) -> str:
 def join_names(names: list[str], locale: str | None) -> str:
     """ "A, B og C" / "A, B and C" (Babel's list pattern: nb_NO, or en_GB without the Oxford comma)."""
     return format_list(names, style="standard", locale=_babel(locale)) if names else ""
+
+
+def join_alternatives(names: list[str], locale: str | None) -> str:
+    """ "A, B eller C" / "A, B or C" (Babel's "or" list pattern)."""
+    return format_list(names, style="or", locale=_babel(locale)) if names else ""
+
+
+# How chat platforms are named to people ("ikke funnet i Slack eller Teams").
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}
+
+
+def platform_names(platforms: str | list[str], locale: str | None) -> str:
+    """ "slack,teams" → "Slack eller Teams" / "Slack or Teams"."""
+    items = platforms.split(",") if isinstance(platforms, str) else platforms
+    return join_alternatives([PLATFORM_NAMES.get(p, p) for p in items if p], locale)

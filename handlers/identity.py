@@ -5,6 +5,11 @@ user typed, so a channel sees only its own group. In a 1:1 chat the user's own m
 limited to groups bound in the same workspace or tenant. The member is found by platform identity,
 then by e-mail (ignoring case); a newcomer is only created when they actually store something.
 
+E-mail proves identity only inside the group's own workspaces and tenants: every group reached
+here is bound in the event's workspace (the channel's binding, or `groups_bound_in_workspace`),
+an external user's e-mail (Slack Connect, a Teams guest or another tenant's user) is never used,
+and an e-mail match never takes over a member already linked on that platform.
+
 `lookup` does this outside any transaction, from the read cache (a `ScopeView`, for deciding
 and answering); `resolve` does it inside the transaction that acts (a `Scope`, whose objects can
 be changed).
@@ -68,6 +73,16 @@ class Scope(ScopeView):
     duplicate: bool = False  # a redelivered event: answer, but change nothing
 
 
+def trusted_email(event: ChatEvent) -> str | None:
+    """The e-mail that may link this chat identity to a roster member: none for an external user."""
+    return None if event.is_external else member_repo.normalise_email(event.user_email)
+
+
+async def member_by_email(session: AsyncSession, group: Group, event: ChatEvent) -> Member | None:
+    """The roster member this event's sender is by e-mail, when that may link them (see above)."""
+    return await member_repo.by_email_to_link(session, group.id, platform_of(event), trusted_email(event))
+
+
 def platform_of(event: ChatEvent) -> str:
     """The event's platform as stored (unknown values are treated as the CLI)."""
     try:
@@ -86,7 +101,7 @@ async def _direct_group(session: AsyncSession, event: ChatEvent) -> tuple[Group,
         member = await member_repo.by_identity(session, group.id, platform, event.workspace_id, event.user_id)
         linked = member is not None
         if member is None:
-            member = await member_repo.by_email(session, group.id, event.user_email)
+            member = await member_by_email(session, group, event)
         if member is not None:
             found.append((group, member, linked))
     if not found:
@@ -127,9 +142,9 @@ async def lookup(event: ChatEvent, ctx: HandlerContext) -> ScopeView | Unresolve
         ctx.db, group.id, platform, event.workspace_id, event.user_id
     )
     linked = member is not None
-    if member is None and event.user_email:
+    if member is None and trusted_email(event):
         async with ctx.db.session() as session:
-            member = await member_repo.by_email(session, group.id, event.user_email)
+            member = await member_by_email(session, group, event)
     return ScopeView(
         event=event,
         group=group,
@@ -153,7 +168,7 @@ async def resolve(session: AsyncSession, event: ChatEvent, ctx: HandlerContext) 
         member = await member_repo.by_identity(session, group.id, platform, event.workspace_id, event.user_id)
         linked = member is not None
         if member is None:
-            member = await member_repo.by_email(session, group.id, event.user_email)
+            member = await member_by_email(session, group, event)
     elif event.is_direct:
         direct = await _direct_group(session, event)
         if direct is None:
@@ -182,12 +197,15 @@ async def ensure_member(scope: Scope) -> Member:
     member = scope.member
     if member is None:
         first, last = member_repo.split_name(event.user_name or event.user_id)
+        email = trusted_email(event)
+        if email is not None and await member_repo.by_email(scope.session, scope.group.id, email):
+            email = None  # that address belongs to a member linked to someone else: not theirs
         member = await member_repo.create_member(
             scope.session,
             scope.group.id,
             first or event.user_id,
             last,
-            email=event.user_email,
+            email=email,
             on_roster=False,
         )
         scope.member = member

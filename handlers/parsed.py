@@ -26,6 +26,7 @@ class ParseError:
 class Referat:
     fmt: str = "md"  # md | html | docx | pdf
     meeting_date: date | None = None
+    final: bool = False  # `referat endelig`: the frozen final version (frozen now if need be)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,21 @@ class MeetingDeadline:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingApproveMinutes:
+    """`mote godkjenn-referat`: the previous meeting's referat is approved."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingImport:
+    """`mote importer <invitation text>` (or with a file attached); `bekreft|avbryt <token>`
+    answer the preview's buttons."""
+
+    text: str = ""
+    action: str = "preview"  # preview | confirm | cancel
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Setup:
     group_name: str
     organisation: str | None = None
@@ -146,6 +162,15 @@ class SetRole:
     person: str  # as written, without @
     role: str  # member | chair | secretariat (already mapped from Norwegian words)
     person_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkIdentity:
+    """`koble @bruker <navn>`: link the mentioned chat user to the roster member named."""
+
+    user_id: str  # the mentioned chat user's platform id
+    user_name: str  # their display name, as mentioned
+    member: str  # the roster member's name, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +209,8 @@ Command = (
     | MeetingClose
     | MeetingReopen
     | MeetingDeadline
+    | MeetingApproveMinutes
+    | MeetingImport
     | Setup
     | SetRole
     | Profile

@@ -38,8 +38,11 @@ from handlers.parsed import (
     GroupsShow,
     Help,
     Input,
+    LinkIdentity,
+    MeetingApproveMinutes,
     MeetingClose,
     MeetingDeadline,
+    MeetingImport,
     MeetingItem,
     MeetingNew,
     MeetingReopen,
@@ -286,19 +289,25 @@ class Args:
     today: date | None
 
 
+_FINAL_WORDS = frozenset({"endelig", "final", "godkjent"})
+
+
 def referat(rest: str, ctx: Args) -> Command:
-    """`referat [md|html|docx|pdf] [DD.MM.YYYY]`, format and date in either order."""
+    """`referat [endelig] [md|html|docx|pdf] [DD.MM.YYYY]`, format and date in either order."""
     fmt: str | None = None
     day: date | None = None
+    final = False
     for token in _tokens(rest):
         word = fold(token.value).strip().lstrip("-.")
-        if word in _FORMATS and fmt is None:
+        if word in _FINAL_WORDS and not final:
+            final = True
+        elif word in _FORMATS and fmt is None:
             fmt = _FORMATS[word]
         elif looks_like_date(token.value) and day is None:
             day = _date(token.value, "referat", ctx.today)
         else:
             raise _fail("bad_format", "referat", value=token.value)
-    return Referat(fmt or "md", day)
+    return Referat(fmt or "md", day, final)
 
 
 def _is_nothing(text: str) -> bool:
@@ -641,11 +650,31 @@ def mote(rest: str, ctx: Args) -> Command:
         return MeetingClose()
     if sub.name == "apne":
         return MeetingReopen()
+    if sub.name == "godkjenn-referat":
+        if _tokens(after):
+            raise _fail("bad_format", "mote", value=_tokens(after)[0].value)
+        return MeetingApproveMinutes()
+    if sub.name == "importer":
+        return _mote_importer(after)
     # frist
     more = _tokens(after)
     if not more:
         raise _fail("missing_argument", "mote", command="mote", argument="date")
     return MeetingDeadline(_date(more[0].value, "mote", ctx.today))
+
+
+_IMPORT_ACTIONS = {"bekreft": "confirm", "confirm": "confirm", "avbryt": "cancel", "cancel": "cancel"}
+
+
+def _mote_importer(after: str) -> Command:
+    """`mote importer <the invitation, pasted>`; `mote importer bekreft|avbryt <token>` are the
+    preview's buttons. The invitation text is kept as written (line numbers must match)."""
+    tokens = _tokens(after)
+    action = _IMPORT_ACTIONS.get(fold(tokens[0].value)) if len(tokens) == 2 else None
+    if action is not None and re.fullmatch(r"[A-Za-z0-9_-]{8,64}", tokens[1].value):
+        return MeetingImport(action=action, token=tokens[1].value)
+    text = after.lstrip(" \t:").lstrip("\r\n")
+    return MeetingImport(text=text)
 
 
 def _mote_ny(after: str, ctx: Args) -> Command:
@@ -721,6 +750,21 @@ def oppsett(rest: str, ctx: Args) -> Command:
     if len(org) > NAME_LIMIT:
         raise _fail("too_long", "oppsett", limit=str(NAME_LIMIT))
     return Setup(name, org or None)
+
+
+def koble(rest: str, ctx: Args) -> LinkIdentity:
+    """`koble @bruker <navn>`: the chat user must be a real platform mention (typed `@text`
+    proves nothing); the member is named by name."""
+    text = rest.strip()
+    person = _mention_at(text, 0, ctx.mentions) if text.startswith("@") else None
+    if person is None or not person.user_id:
+        raise _fail("missing_argument", "koble", command="koble", argument="person")
+    name = _clean_person(_unquote(text[person.end :]))
+    if not name:
+        raise _fail("missing_argument", "koble", command="koble", argument="member_name")
+    if len(name) > NAME_LIMIT:
+        raise _fail("too_long", "koble", limit=str(NAME_LIMIT))
+    return LinkIdentity(person.user_id, person.name, name)
 
 
 def rolle(rest: str, ctx: Args) -> Command:

@@ -6,7 +6,7 @@ target to the messenger of its platform, so one handler can reach a Slack and a 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from handlers.events import ChannelTarget, DirectTarget, Reply
 
@@ -18,6 +18,15 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class NotFound(DeliveryError):
+    """The platform has no such user (Slack `users_not_found`, a Teams member in no team's member
+    list): permanent on this platform, but no failure of the send. A reminder moves on to the
+    next platform the group uses, and a member found on none is reported unreachable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
 
 
 class Messenger(Protocol):
@@ -33,6 +42,18 @@ class Messenger(Protocol):
 
     async def send_direct(self, target: DirectTarget, reply: Reply) -> str:
         """Send a 1:1 message (reminders); raises DeliveryError when it cannot."""
+        ...
+
+
+@runtime_checkable
+class Directory(Protocol):
+    """A platform that can list its users (Teams: the member lists of the teams the bot is in).
+    A messenger that also implements this is asked, before a reminder pass needs it, to link the
+    roster members it finds by e-mail, so they are reached by identity rather than looked up."""
+
+    async def sync_members(self, workspace_id: str) -> int:
+        """Read the member lists of this workspace (tenant) and link roster members by e-mail;
+        returns how many members were newly linked. Raises nothing for an unavailable list."""
         ...
 
 

@@ -7,7 +7,9 @@ a byte-order mark (Excel's "CSV UTF-8"); Windows-1252 is accepted as a fallback 
 All or nothing: every row is checked before anything is written, and the write is one
 transaction, so a bad row (reported with its line number) leaves the database as it was.
 Re-importing updates members by e-mail, or by name when a row has no e-mail, instead of
-duplicating them.
+duplicating them. A name matches only an earlier roster row, never a member who joined from chat
+under a display name: chat identities are linked by e-mail only (handlers/identity.py), so a role
+in the file never passes to a look-alike.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.audit import record_cli
 from handlers.command_table import ROLE_WORDS, fold
 from handlers.text import clean
 from storage.db import Database
-from storage.models import Member, Role
+from storage.models import Group, Member, Role
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
 
@@ -261,24 +265,64 @@ def _apply(member: Member, row: RosterRow) -> bool:
     return changed
 
 
-async def import_roster(db: Database, source: Path | str, group_name: str) -> RosterImportResult:
+async def _target_group(
+    session: AsyncSession, name: str, workspace: str | None, group_id: int | None
+) -> tuple[Group, bool]:
+    """The group a roster goes to: by id, or by name (in one workspace/tenant when given). A
+    name that several groups share is refused with how to name one exactly; a name no group has
+    makes a new group (on the command line, until `oppsett` binds it)."""
+    if group_id is not None:
+        group = await group_repo.get_group(session, group_id)
+        if group is None:
+            raise RosterError(1, f"there is no group with id {group_id}")
+        return group, False
+    found = await group_repo.groups_named(session, name, workspace=workspace)
+    if len(found) > 1:
+        listed = "; ".join(
+            f"id {g.id}: {g.name!r} in {g.home_platform.value} {g.home_workspace or '(command line)'}"
+            for g in found
+        )
+        raise RosterError(
+            1,
+            f"{len(found)} groups are named {name!r} ({listed}). Name one exactly: "
+            f'--group "{found[0].name}" --workspace <workspace or tenant id>, or --group-id <id>',
+        )
+    if found:
+        return found[0], False
+    if workspace is not None:
+        raise RosterError(1, f"no group named {name!r} belongs to workspace {workspace!r}")
+    return await group_repo.get_or_create_group(session, name)
+
+
+async def import_roster(
+    db: Database,
+    source: Path | str,
+    group_name: str = "",
+    *,
+    workspace: str | None = None,
+    group_id: int | None = None,
+) -> RosterImportResult:
     """Import (or re-import) a roster into a group, creating the group if it does not exist."""
     rows = parse_roster(_read_source(source))
     name = " ".join(clean(group_name).split())
-    if not name:
+    if not name and group_id is None:
         raise RosterError(1, "the group name is empty")
     created = updated = unchanged = 0
     async with db.write() as session:
-        group, group_created = await group_repo.get_or_create_group(session, name)
+        group, group_created = await _target_group(session, name, workspace, group_id)
         members = await member_repo.members_of(session, group.id)
         by_email = {m.email.lower(): m for m in members if m.email}
         for row in rows:
             member = by_email.get(row.email) if row.email else None
             if member is None:
+                # Only an earlier roster row is matched by name (to update it): never a member
+                # made from a chat display name, so no role passes to a look-alike.
                 same_name = [
                     m
                     for m in members
-                    if fold(m.name) == fold(row.name) and (m.email is None or row.email is None)
+                    if m.on_roster
+                    and fold(m.name) == fold(row.name)
+                    and (m.email is None or row.email is None)
                 ]
                 if len(same_name) > 1:
                     raise RosterError(

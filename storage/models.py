@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -120,6 +121,9 @@ class ReminderState(enum.StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # Found on none of the group's platforms (or no e-mail to look up): like `failed`, it may be
+    # claimed again from `claimed_at` (the person may join a platform), but it is no failure.
+    UNREACHABLE = "unreachable"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -131,9 +135,14 @@ class Group(Base):
     """A faggruppe: the unit that owns a roster, meetings, polls and channel bindings."""
 
     __tablename__ = "groups"
+    # A name belongs to the workspace/tenant where the group was made (`oppsett` there, or the
+    # command line): two organisations may each have their "Digitalisering".
+    __table_args__ = (UniqueConstraint("home_platform", "home_workspace", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    home_platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"), default=Platform.CLI)
+    home_workspace: Mapped[str] = mapped_column(String(200), default="")  # Slack team / Teams tenant
     organisation: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(8), default="nb")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
@@ -166,6 +175,23 @@ class ChannelBinding(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="bindings")
+
+
+class PendingJoin(Base):
+    """A channel of another workspace or tenant asking to join a group: it is bound only when the
+    group's own secretariat approves (`oppsett godkjenn <nr>` in the group's channel)."""
+
+    __tablename__ = "pending_joins"
+    __table_args__ = (UniqueConstraint("group_id", "platform", "workspace_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[Platform] = mapped_column(_enum(Platform, "platform"))
+    workspace_id: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(String(300))
+    requested_by: Mapped[str] = mapped_column(String(300))  # the asker's chat user id
+    requested_by_name: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Member(Base):
@@ -243,6 +269,9 @@ class Meeting(Base):
     previous_meeting_date: Mapped[date | None] = mapped_column(Date, default=None)
     # Part of every draft link's token: raising it (`referat lenker trekk`) revokes all links.
     link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # `mote godkjenn-referat` at the next meeting: when this meeting's referat was approved, by whom.
+    referat_approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    referat_approved_by: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship()
@@ -355,6 +384,15 @@ class FollowUp(Base):
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # `oppfolging ferdig N`: when, by whom, and in which meeting it was closed (that meeting's
+    # draft shows it done; later drafts no longer carry it).
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    closed_in_meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"), default=None
+    )
 
     owner: Mapped[Member | None] = relationship(foreign_keys=[owner_member_id])
 
@@ -371,6 +409,9 @@ class Poll(Base):
     is_work_groups: Mapped[bool] = mapped_column(Boolean, default=True)
     multiple: Mapped[bool] = mapped_column(Boolean, default=True)
     closes_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set once, by whoever closes it first (`grupper lukk`, or the scheduler at `closes_at`):
+    # a conditional UPDATE … WHERE closed_at IS NULL, so replicas announce it exactly once.
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     options: Mapped[list[PollOption]] = relationship(
@@ -502,3 +543,36 @@ class AuditEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(200), default="")
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ReferatFinal(Base):
+    """One format of a meeting's frozen, final referat (`referat endelig`). Written once and
+    never updated: later edits and deletions of submissions do not reach it."""
+
+    __tablename__ = "referat_finals"
+    __table_args__ = (UniqueConstraint("meeting_id", "fmt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    fmt: Mapped[str] = mapped_column(String(8))  # md | html | docx
+    filename: Mapped[str] = mapped_column(String(300))
+    mime_type: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_by: Mapped[str] = mapped_column(String(300), default="")
+
+
+class PendingImport(Base):
+    """An invitation shown as a preview in chat, waiting for its confirm button. The button
+    carries only `token`; what is applied is this stored upload, parsed again on confirmation."""
+
+    __tablename__ = "pending_imports"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), default=None)
+    filename: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

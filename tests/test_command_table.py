@@ -35,6 +35,7 @@ NAMES = [
     "mote",
     "oppsett",
     "rolle",
+    "koble",
     "profil",
     "paminnelser",
     "data",
@@ -172,8 +173,11 @@ def test_usage_and_summary_by_locale(locale: str | None, expected: str) -> None:
 
 
 def test_usage_texts_match_the_design() -> None:
-    assert usage("oppfolging", "nb") == "oppfolging <tekst> [@ansvarlig] [frist DD.MM]"
-    assert usage("referat", "nb") == "referat [md|html|docx|pdf] [DD.MM.YYYY]"
+    # The design's forms come first; the year's subcommands (status, ferdig, endelig) follow.
+    assert usage("oppfolging", "nb").startswith("oppfolging <tekst> [@ansvarlig] [frist DD.MM] | ")
+    assert "oppfolging ferdig <nr>" in usage("oppfolging", "nb")
+    assert usage("referat", "nb").startswith("referat [md|html|docx|pdf] [DD.MM.YYYY] | ")
+    assert "referat endelig" in usage("referat", "nb")
     assert usage("innspill", "en") == "innspill <item no.> <text>"
     assert "mote ny DD.MM.YYYY HH:MM-HH:MM" in usage("mote", "nb")
 

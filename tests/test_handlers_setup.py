@@ -6,7 +6,16 @@ from datetime import datetime
 
 from handlers.events import ChannelTarget, EventKind
 from storage.db import Database
-from storage.models import ChannelBinding, Group, Meeting, Member, PlatformIdentity, Role, Submission
+from storage.models import (
+    ChannelBinding,
+    Group,
+    Meeting,
+    Member,
+    PendingJoin,
+    PlatformIdentity,
+    Role,
+    Submission,
+)
 from tests.transcript import (
     GROUP,
     KARI,
@@ -74,17 +83,40 @@ async def test_binding_an_existing_group_needs_its_secretariat(db: Database) -> 
     assert not reply.ok
     assert "sekretariatet" in reply.text
     assert await count(db, ChannelBinding) == 1
-    # A stranger's own channel in another workspace cannot reach the group either.
+    # A stranger's own channel in another workspace cannot reach the group either: group names
+    # belong to a workspace, so she gets a new group of her own there (the answer she would get
+    # if no group of that name existed anywhere).
     reply = await bot.say(f"oppsett {GROUP}", as_=Person("U-Y", "Mallory", None, workspace_id="T9"))
-    assert not reply.ok
-    assert await count(db, ChannelBinding) == 1
+    assert reply.ok, reply.text
+    original, hers = await rows(db, Group)
+    assert (hers.name, hers.home_workspace) == (GROUP, "T9") and original.home_workspace == "T1"
+    assert await count(db, ChannelBinding, ChannelBinding.group_id == original.id) == 1
 
 
-async def test_the_secretariat_binds_a_teams_channel_matched_by_email(db: Database) -> None:
+async def test_a_teams_channel_joins_the_slack_group_when_the_secretariat_approves(db: Database) -> None:
+    """Another tenant: `oppsett <name>` there makes a Teams group of its own; joining the Slack
+    group takes a request and the approval of its secretariat in the group's own channel."""
     bot = TranscriptBot(db)
     await seed(bot, meeting=None)
+    (group,) = await rows(db, Group)
+    # The same e-mail in another tenant proves nothing: a request, not a binding.
+    reply = await bot.say(f"oppsett bli med {group.id}", as_=SARA_TEAMS)
+    assert reply.ok and GROUP not in reply.text
+    assert await count(db, ChannelBinding) == 1
+    # A request for a group that does not exist gets the very same answer.
+    nothing = await bot.say("oppsett bli med 999", as_=SARA_TEAMS)
+    assert nothing.text == reply.text
+    (pending,) = await rows(db, PendingJoin)
+    # Only the group's secretariat, in the group's own channel, approves.
+    assert not (await bot.say(f"oppsett godkjenn {pending.id}", as_=KARI)).ok
+    assert not (await bot.say(f"oppsett godkjenn {pending.id}", as_=SARA_TEAMS)).ok
+    assert await count(db, ChannelBinding) == 1
+    approved = await bot.say(f"oppsett godkjenn {pending.id}", as_=SARA)
+    assert approved.ok, approved.text
+    assert await count(db, PendingJoin) == 0
+    # Now tenant-1 is one of the group's own: Sara's e-mail there links her.
     reply = await bot.say(f"oppsett {GROUP}", as_=SARA_TEAMS)
-    assert reply.ok, reply.text
+    assert reply.ok and "allerede" in reply.text, reply.text
     platforms = sorted(b.platform.value for b in await rows(db, ChannelBinding))
     assert platforms == ["slack", "teams"]
     sara = (await rows(db, Member, Member.email == "sara.sekretaer@region.example"))[0]

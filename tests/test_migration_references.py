@@ -105,6 +105,9 @@ async def test_binding_references_move_into_the_store_and_the_column_goes(empty_
         refs = await conn.run_sync(_references)
         columns = await conn.run_sync(_binding_columns)
         bindings = (await conn.execute(text("SELECT count(*) FROM channel_bindings"))).scalar_one()
+        home = tuple((await conn.execute(text("SELECT home_platform, home_workspace FROM groups"))).one())
+    # 0004: the group's home is its oldest binding's workspace (rebuilt without cascading).
+    assert home == ("teams", "tenant-1")
     assert refs == {"channel:19:a@thread.tacv2": OLD_REF, "channel:19:b@thread.tacv2": KEPT_REF}
     assert "reference" not in columns
     assert bindings == 3  # the table was rebuilt (SQLite) without losing a row

@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.command_table import COMMANDS
+from handlers.commands.follow_ups import FollowUpDone, FollowUpList
+from handlers.commands.polls import GroupsClose, GroupsDeadline, GroupsExport
 from handlers.dates import (
     DateTimeError,
     looks_like_date,
@@ -27,8 +29,11 @@ from handlers.parsed import (
     GroupsShow,
     Help,
     Input,
+    LinkIdentity,
+    MeetingApproveMinutes,
     MeetingClose,
     MeetingDeadline,
+    MeetingImport,
     MeetingItem,
     MeetingNew,
     MeetingReopen,
@@ -913,6 +918,7 @@ SAMPLE_ARGS = {
     "mote": ("status", MeetingStatusCmd),
     "oppsett": ("Faggruppe", Setup),
     "rolle": ("@Kari Nordmann leder", SetRole),
+    "koble": ("@Kari Nordmann Kari Nordmann", LinkIdentity),
     "profil": ("Bærum", Profile),
     "paminnelser": ("av", Reminders),
     "data": ("eksport", MyData),
@@ -948,8 +954,16 @@ def test_every_alias_parses_to_its_command(word: str, name: str) -> None:
                 ("mote", "lukk"): ("", MeetingClose),
                 ("mote", "apne"): ("", MeetingReopen),
                 ("mote", "frist"): ("27.01.2026", MeetingDeadline),
+                ("mote", "godkjenn-referat"): ("", MeetingApproveMinutes),
+                ("mote", "importer"): ("Tid: 20.01.2026 kl. 10-12", MeetingImport),
                 ("grupper", "ny"): ('"A | B"', GroupsNew),
                 ("grupper", "vis"): ("", GroupsShow),
+                ("grupper", "frist"): ("30.01.2026 12:00", GroupsDeadline),
+                ("grupper", "lukk"): ("", GroupsClose),
+                ("grupper", "eksport"): ("", GroupsExport),
+                ("oppfolging", "ferdig"): ("12", FollowUpDone),
+                ("oppfolging", "status"): ("", FollowUpList),
+                ("oppfolging", "mine"): ("", FollowUpList),
                 ("paminnelser", "pa"): ("", Reminders),
                 ("paminnelser", "av"): ("", Reminders),
                 ("data", "eksport"): ("", MyData),
@@ -1041,6 +1055,14 @@ _VALID_TYPES = (
     MeetingClose,
     MeetingReopen,
     MeetingDeadline,
+    # The year's subcommands (issue 11).
+    MeetingApproveMinutes,
+    MeetingImport,
+    GroupsDeadline,
+    GroupsClose,
+    GroupsExport,
+    FollowUpDone,
+    FollowUpList,
 )
 
 

@@ -131,3 +131,57 @@ async def test_a_member_who_joined_by_posting_is_taken_onto_the_roster(db: Datab
 async def test_the_demo_roster_imports(db: Database) -> None:
     result = await import_roster(db, ROOT / "bot" / "offline" / "demo_data" / "roster.csv", "Demo")
     assert result.created == result.total > 10
+
+
+async def test_a_chat_look_alike_never_gets_a_role_by_name(db: Database) -> None:
+    """Someone who joined from chat under the display name "Siv Sjef" is not the roster's Siv Sjef:
+    a row without e-mail creates her anew, so the role in the file stays with the roster row."""
+    from storage.models import PlatformIdentity
+    from tests.transcript import Person, TranscriptBot, seed
+
+    bot = TranscriptBot(db)
+    await seed(bot)
+    await bot.say("runde Hei", as_=Person("U-LOOKALIKE", "Siv Sjef", None))
+    (look_alike,) = await rows(db, Member, Member.first_name == "Siv")
+    assert not look_alike.on_roster
+    result = await import_roster(
+        db, "Fornavn;Etternavn;Organisasjon;Rolle\nSiv;Sjef;Vestby kommune;sekretariat\n", "Næringssamarbeid"
+    )
+    assert result.created == 1
+    look_alike_now, roster_siv = await rows(db, Member, Member.first_name == "Siv")
+    assert look_alike_now.id == look_alike.id and look_alike_now.role == Role.MEMBER
+    assert roster_siv.role == Role.SECRETARIAT and roster_siv.on_roster
+    (link,) = await rows(db, PlatformIdentity, PlatformIdentity.user_id == "U-LOOKALIKE")
+    assert link.member_id == look_alike.id
+    # A second import updates the roster row by name, still not the look-alike.
+    again = await import_roster(
+        db, "Fornavn;Etternavn;Organisasjon;Rolle\nSiv;Sjef;Vestby kommune;leder\n", "Næringssamarbeid"
+    )
+    assert (again.created, again.updated) == (0, 1)
+    look_alike_now, roster_siv = await rows(db, Member, Member.first_name == "Siv")
+    assert look_alike_now.role == Role.MEMBER and roster_siv.role == Role.CHAIR
+
+
+async def test_an_ambiguous_group_name_is_refused_with_how_to_name_it(db: Database) -> None:
+    from storage.repositories import groups as group_repo
+
+    async with db.write() as session:
+        ours, _ = await group_repo.get_or_create_group(
+            session, "Digitalisering", home_platform="slack", home_workspace="T1"
+        )
+        theirs, _ = await group_repo.get_or_create_group(
+            session, "Digitalisering", home_platform="teams", home_workspace="tenant-9"
+        )
+        ours_id, theirs_id = ours.id, theirs.id
+    csv_text = "Fornavn;Etternavn;Organisasjon\nKari;Nordmann;Asker\n"
+    with pytest.raises(RosterError) as refused:
+        await import_roster(db, csv_text, "digitalisering")
+    assert "--workspace" in refused.value.message and "--group-id" in refused.value.message
+    assert await count(db, Member) == 0
+    by_workspace = await import_roster(db, csv_text, "Digitalisering", workspace="T1")
+    assert by_workspace.created == 1
+    by_id = await import_roster(db, csv_text, group_id=theirs_id)
+    assert by_id.created == 1
+    assert {m.group_id for m in await rows(db, Member)} == {ours_id, theirs_id}
+    with pytest.raises(RosterError, match="no group named"):
+        await import_roster(db, csv_text, "Digitalisering", workspace="T-unknown")

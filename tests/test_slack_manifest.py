@@ -62,6 +62,7 @@ def test_scopes_and_events_cover_what_the_adapter_uses() -> None:
         "groups:history",
         "app_mentions:read",
         "files:write",
+        "files:read",
         "im:write",
     } <= scopes
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)

@@ -7,6 +7,7 @@ import pytest
 from bot.offline.fakes.teams_activities import TeamsScenario, fictional_user
 from bot.teams import activity as ta
 from handlers.events import EventKind, Mention, PollAction
+from handlers.richtext import parse, plain
 
 KARI = fictional_user("Kari", "Nordmann", "example.no")
 OLA = fictional_user("Ola", "Nordmann", "example.no")
@@ -45,7 +46,10 @@ def test_leading_slash_is_optional_and_typed_markup_is_kept_as_text() -> None:
     activity = SCENARIO.channel_message(KARI, "/runde <script>x</script> &amp; <at>Ola</at> **fet**")
     event = ta.message_event(activity)
     assert event is not None
-    assert event.text == "runde <script>x</script> &amp; <at>Ola</at> **fet**"
+    # event.text is the stored rich-text form: typed asterisks are escaped there, so they read
+    # back as the characters typed, not as bold (handlers.richtext.source)
+    assert event.text == "runde <script>x</script> &amp; <at>Ola</at> \\*\\*fet\\*\\*"
+    assert plain(parse(event.text)) == "runde <script>x</script> &amp; <at>Ola</at> **fet**"
     assert event.mentions == ()  # a typed <at> without an entity is no mention
 
 
@@ -65,12 +69,13 @@ def test_thread_reply_without_mention_is_a_thread_reply() -> None:
     assert event.text == "Linje én\nLinje to"
 
 
-def test_teams_html_formatting_becomes_plain_text() -> None:
+def test_teams_html_formatting_is_kept_in_the_stored_form() -> None:
     activity = SCENARIO.thread_reply(KARI, "1768900000000", "x")
     activity["text"] = "<p>Første&nbsp;avsnitt</p><p>Andre <b>fet</b> &lt;i&gt;</p>"
     event = ta.message_event(activity)
     assert event is not None
-    assert event.text == "Første avsnitt\nAndre fet <i>"
+    # two paragraphs stay two paragraphs and <b> stays bold (it used to be flattened to plain text)
+    assert event.text == "Første avsnitt\n\nAndre **fet** <i>"
 
 
 def test_unmentioned_top_level_post_and_bot_messages_are_ignored() -> None:

@@ -327,11 +327,27 @@ async def seed(
     assert reply.ok, reply.text
     await import_roster(bot.db, ROSTER_CSV, GROUP)
     if teams:
-        reply = await bot.say(f"oppsett {GROUP}", as_=SARA_TEAMS)
-        assert reply.ok, reply.text
+        await join_from(bot, SARA_TEAMS, approver=SARA)
     if meeting:
         reply = await bot.say(f"mote ny {meeting}", as_=SARA)
         assert reply.ok, reply.text
+
+
+async def join_from(bot: TranscriptBot, asker: Person, *, approver: Person, group: str = GROUP) -> None:
+    """A channel in another workspace/tenant joins the group: `oppsett bli med <id>` there, then
+    the secretariat approves in the group's own channel (`oppsett godkjenn <nr>`)."""
+    from storage.models import Group, PendingJoin
+
+    (found,) = await rows(bot.db, Group, Group.name == group)
+    reply = await bot.say(f"oppsett bli med {found.id}", as_=asker)
+    assert reply.ok, reply.text
+    pending = (await rows(bot.db, PendingJoin, PendingJoin.group_id == found.id))[-1]
+    reply = await bot.say(f"oppsett godkjenn {pending.id}", as_=approver)
+    assert reply.ok, reply.text
+    # The request's notice in the group's channel is part of setting up, not of the test after it.
+    notices = bot.messengers.for_platform(approver.platform)
+    if notices is not None:
+        notices.posts[:] = [p for p in notices.posts if f"godkjenn {pending.id}" not in p.reply.text]
 
 
 async def count(db: Database, model: Any, *where: Any) -> int:

@@ -6,6 +6,12 @@ setup on both platforms, a meeting with an agenda, round-table posts as slash co
 replies, Teams messages with @mentions, an edit and a delete, attendance, a work-group poll clicked
 on both platforms, reminder passes at simulated times, and the draft written as .md/.html/.docx/.pdf
 and the archive bundle (.zip).
+
+Then the year goes on, in small (written to `out/year/`): the secretariat shares the invitation
+to the next meeting in its Slack DM with the bot (demo_data/innkalling.txt, dated four weeks on),
+checks the preview and presses Import; before that meeting the owner of an open follow-up is
+reminded; at it, the secretariat approves the first meeting's referat, freezes its final version
+(stored with SHA-256) and closes a follow-up; the next meeting's draft carries the one still open.
 """
 
 from __future__ import annotations
@@ -199,7 +205,7 @@ async def _play(story: Story, step: Callable[[str], None]) -> int:
     from sqlalchemy import select
 
     from handlers.roster import import_roster
-    from storage.models import Meeting
+    from storage.models import Group, Meeting, PendingJoin
 
     rag, tob, kri = story.p("Ragnhild"), story.p("Tobias"), story.p("Kristin")
 
@@ -211,9 +217,20 @@ async def _play(story: Story, step: Callable[[str], None]) -> int:
     await story.slash(rag, "/referent", f"oppsett {GROUP} | {ORGANISATION}")
     assert tob.teams is not None
     await story.activity(tob, story.teams.bot_added_to_team(tob.teams), "la Referent til i teamet")
-    await story.teams_say(tob, f"oppsett {GROUP}")
+    # Teams is another tenant: the Teams channel asks to join, and the secretariat approves in
+    # the group's own (Slack) channel.
+    async with story.server.runtime.db.session() as session:
+        group_id = (await session.execute(select(Group.id).where(Group.name == GROUP))).scalar_one()
+    await story.teams_say(tob, f"oppsett bli med {group_id}")
+    async with story.server.runtime.db.session() as session:
+        pending_id = (
+            await session.execute(select(PendingJoin.id).where(PendingJoin.group_id == group_id))
+        ).scalar_one()
+    await story.slash(rag, "/referent", f"oppsett godkjenn {pending_id}")
 
     step("Sekretariatet oppretter møtet og saklisten")
+    posted_before = len(story.slack_api.params("chat.postMessage"))  # the join notice came first
+    notices = set(story.slack_api.messages)
     start = _meeting_day(datetime.now(UTC))
     await story.slash(rag, "/mote", f"ny {start:%d.%m.%Y} 10:00-12:00 Teams")
     for number, title, after in [
@@ -233,11 +250,11 @@ async def _play(story: Story, step: Callable[[str], None]) -> int:
     slack_root = next(
         (
             p["ts"]
-            for p in story.slack_api.params("chat.postMessage")
+            for p in story.slack_api.params("chat.postMessage")[posted_before:]
             if p.get("channel") == SLACK_CHANNEL and "ts" in p
         ),
         None,
-    ) or _posted_ts(story.slack_api)
+    ) or _posted_ts(story.slack_api, notices)
     teams_root = _teams_collection_root(story.connector)
 
     step("Medlemmene legger inn runde rundt bordet (Slack: tråd og /runde)")
@@ -332,9 +349,11 @@ def _plus_days(start: datetime, days: int) -> str:
     return f"{(start + timedelta(days=days)):%d.%m.%Y}"
 
 
-def _posted_ts(api: FakeSlackApi) -> str | None:
-    """The ts of the bot's collection message in the demo channel."""
+def _posted_ts(api: FakeSlackApi, earlier: set[Any] | None = None) -> str | None:
+    """The ts of the bot's collection message in the demo channel (posted after `earlier`)."""
     for (channel, ts), params in api.messages.items():
+        if earlier and (channel, ts) in earlier:
+            continue
         if channel == SLACK_CHANNEL and not params.get("thread_ts") and "blocks" in params:
             return ts
     return None
@@ -443,11 +462,12 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
         SLACK_SIGNING_SECRET=SecretStr(SIGNING_SECRET),
         SLACK_API_URL=slack_api.url,
         MICROSOFT_APP_ID="",
+        REFERENT_TEAMS_EMULATOR=True,  # the demo's Teams side is local and unauthenticated
         REFERENT_PUBLIC_URL=public_url,
         REFERENT_LOCALE=locale,
     )
     server = await start_server(settings, port=port)
-    steps = 9
+    steps = 12
     try:
         async with aiohttp.ClientSession() as http:
             story = Story(
@@ -496,6 +516,9 @@ async def run_demo(*, out: Path, database: str | None, locale: str, quiet: bool)
                 assert bundle is not None
                 written.append(out / bundle.filename)
                 written[-1].write_bytes(bundle.content)
+                from bot.offline.demo_year import play_year
+
+                written += await play_year(story, step, meeting_id, out / "year", locale)
                 progress.update(task, completed=steps, description="Ferdig")
 
             _summary(console, story, written)

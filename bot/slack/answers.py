@@ -30,7 +30,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.slack.blocks import form_fits, message_payload, modal_view, word
 from bot.slack.messenger import TRANSIENT, SlackMessenger, UserDirectory
-from bot.slack.text import to_plain_resolving
+from bot.slack.richtext import member_text, user_ids_in_blocks
+from bot.slack.text import SlackUser, user_ids_in
 from handlers.dispatch import handle
 from handlers.effects import run_effects
 from handlers.events import ChatEvent, EffectKind, EventKind, Reply
@@ -73,6 +74,16 @@ class Where:
     command: str | None = None  # the command line, so a form we cannot open can be re-requested
 
 
+def is_external(team_id: str, user: SlackUser | None, user_team: str | None = None) -> bool:
+    """A Slack Connect external user: their home team (users.info `team_id`, the event's
+    `user_team`) is not the workspace the request came from, or Slack calls them a stranger."""
+    if user_team and user_team != team_id:
+        return True
+    if user is None:
+        return False
+    return user.is_stranger or bool(user.team_id and user.team_id != team_id)
+
+
 def _has_visible(reply: Reply) -> bool:
     return bool(reply.text or reply.poll or reply.buttons or reply.links or reply.form)
 
@@ -96,13 +107,24 @@ class Answers:
         channel_id: str,
         user_id: str,
         slack_text: str = "",
+        slack_blocks: list[Any] | None = None,
+        skip_user: str | None = None,
         prefix: str = "",
         fallback_name: str = "",
+        user_team: str | None = None,
         **fields: Any,
     ) -> ChatEvent:
-        """A ChatEvent with the user resolved (users.info) and the text turned into plain text."""
+        """A ChatEvent with the user resolved (users.info) and the message (its rich_text blocks
+        when it has them, else its mrkdwn text) in the stored rich-text form. `user_team`: the
+        user's home team as the event payload names it (`user_team`)."""
         user = await self.users.get(user_id)
-        plain = await to_plain_resolving(slack_text, self.users.get)
+        users: dict[str, SlackUser] = {}
+        for uid in dict.fromkeys([*user_ids_in(slack_text), *user_ids_in_blocks(slack_blocks)]):
+            if uid != skip_user and (found := await self.users.get(uid)) is not None:
+                users[uid] = found
+        plain = member_text(
+            slack_text, slack_blocks, users, locale=user.locale if user else None, skip_user=skip_user
+        )
         text = f"{prefix} {plain.text}".strip() if prefix else plain.text
         return ChatEvent(
             platform="slack",
@@ -113,6 +135,7 @@ class Answers:
             kind=kind,
             text=text,
             user_email=user.email if user else None,
+            is_external=is_external(team_id, user, user_team),
             locale=user.locale if user else None,
             mentions=plain.mentions,
             **fields,

@@ -33,6 +33,7 @@ from bot.slack.blocks import (
     parse_poll_action,
     word,
 )
+from bot.slack.files import fetch_shared_files
 from bot.slack.text import strip_leading_mention
 from bot.slack.validation import (
     BadPayload,
@@ -44,6 +45,7 @@ from bot.slack.validation import (
     text_field,
 )
 from handlers.command_table import lookup, slash_commands
+from handlers.commands.invitation_cmd import wants_attachments
 from handlers.dispatch import handle
 from handlers.events import ChatEvent, EventKind, PollAction
 from storage.db import is_retryable
@@ -71,6 +73,14 @@ def button_command(action_id: str, value: str) -> str:
     return action_id.split(":", 1)[0]
 
 
+def _blocks(message: dict[str, Any]) -> list[Any] | None:
+    """A message's blocks when it has a rich_text block (what the member formatted), else None."""
+    blocks = message.get("blocks")
+    if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "rich_text" for b in blocks):
+        return blocks
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Origin:
     """What every message event shares: the workspace, channel, event id and the bot's own id."""
@@ -79,6 +89,13 @@ class _Origin:
     channel_id: str
     event_id: str | None
     bot_user: str | None
+    user_team: str | None = None  # the author's home team, when the payload names it
+
+
+def home_team(event: dict[str, Any]) -> str | None:
+    """The author's home team as a Slack Connect payload names it (`user_team`, else
+    `source_team`); None when the payload does not say."""
+    return opt_str(event, "user_team") or opt_str(event, "source_team")
 
 
 def _from_someone_else(message: dict[str, Any], bot_user: str | None) -> str | None:
@@ -180,6 +197,7 @@ class Listeners:
             channel_id=id_field(event, "channel"),
             event_id=opt_str(body, "event_id"),
             bot_user=context.bot_user_id,
+            user_team=home_team(event),
         )
         subtype = event.get("subtype")
         if subtype in _POSTED_SUBTYPES:
@@ -208,7 +226,13 @@ class Listeners:
         if not _is_thread_reply(ts, thread_ts) or not text.strip() or _mentions_bot(text, origin.bot_user):
             return None
         chat_event = await self._event_in(
-            origin, EventKind.THREAD_REPLY, user_id, slack_text=text, message_ref=ts, thread_ref=thread_ts
+            origin,
+            EventKind.THREAD_REPLY,
+            user_id,
+            slack_text=text,
+            slack_blocks=_blocks(event),
+            message_ref=ts,
+            thread_ref=thread_ts,
         )
         return chat_event, self._thread_where(origin, chat_event, thread_ts)
 
@@ -220,9 +244,12 @@ class Listeners:
             EventKind.COMMAND,
             user_id,
             slack_text=strip_leading_mention(text, origin.bot_user),
+            slack_blocks=_blocks(event),
+            skip_user=origin.bot_user,
             is_direct=True,
             message_ref=text_field(event, "ts"),
         )
+        chat_event = await self._with_files(chat_event, event)
         where = Where(
             origin.team_id,
             origin.channel_id,
@@ -244,7 +271,13 @@ class Listeners:
         if user_id is None or not _is_thread_reply(ts, thread_ts) or previous.get("text") == text:
             return None
         chat_event = await self._event_in(
-            origin, EventKind.MESSAGE_EDITED, user_id, slack_text=text, message_ref=ts, thread_ref=thread_ts
+            origin,
+            EventKind.MESSAGE_EDITED,
+            user_id,
+            slack_text=text,
+            slack_blocks=_blocks(message),
+            message_ref=ts,
+            thread_ref=thread_ts,
         )
         return chat_event, self._thread_where(origin, chat_event, thread_ts)
 
@@ -265,6 +298,13 @@ class Listeners:
         )
         return chat_event, self._thread_where(origin, chat_event, thread_ts)
 
+    async def _with_files(self, chat_event: ChatEvent, event: dict[str, Any]) -> ChatEvent:
+        """The files shared with the message, fetched only for a command that reads them
+        (`mote importer`)."""
+        if not event.get("files") or not wants_attachments(chat_event.text):
+            return chat_event
+        return replace(chat_event, attachments=await fetch_shared_files(self.answers.client, event))
+
     async def _event_in(self, origin: _Origin, kind: EventKind, user_id: str, **fields: Any) -> ChatEvent:
         return await self.answers.event(
             kind,
@@ -272,6 +312,7 @@ class Listeners:
             channel_id=origin.channel_id,
             user_id=user_id,
             event_id=origin.event_id,
+            user_team=origin.user_team,
             **fields,
         )
 
@@ -301,10 +342,14 @@ class Listeners:
             channel_id=channel_id,
             user_id=user_id,
             slack_text=text,
+            slack_blocks=_blocks(event),
+            skip_user=context.bot_user_id,
             message_ref=text_field(event, "ts"),
             thread_ref=thread_ts,
             event_id=opt_str(body, "event_id"),
+            user_team=home_team(event),
         )
+        chat_event = await self._with_files(chat_event, event)
         where = Where(
             team_id, channel_id, user_id, chat_event.locale, thread_ts=thread_ts, command=chat_event.text
         )

@@ -31,7 +31,7 @@ from bot.retry_after import retry_after_from_headers
 from bot.slack.blocks import message_payload
 from bot.slack.text import SlackUser
 from handlers.events import ChannelTarget, DirectTarget, FileAttachment, Reply
-from handlers.ports import DeliveryError
+from handlers.ports import DeliveryError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -194,14 +194,20 @@ class UserDirectory:
         self._cache[user_id] = (ttl if ttl is not None else self._ttl, user)
 
     async def by_email(self, email: str) -> str:
-        """users.lookupByEmail → user id (raises DeliveryError, permanent when unknown)."""
+        """users.lookupByEmail → user id. Raises NotFound when the workspace has nobody with that
+        e-mail (the reminder then tries the group's next platform), DeliveryError otherwise."""
         try:
             response = await self._client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            if error == "users_not_found":
+                raise NotFound("users.lookupByEmail: users_not_found") from exc
+            raise delivery_error(exc, "users.lookupByEmail") from exc
         except TRANSIENT as exc:
             raise delivery_error(exc, "users.lookupByEmail") from exc
         data = response.get("user")
         if not isinstance(data, dict) or not data.get("id"):
-            raise DeliveryError("users.lookupByEmail: no user", permanent=True)
+            raise NotFound("users.lookupByEmail: no user")
         user = parse_user(data)
         if user is not None:
             self._remember(user.id, user)
@@ -228,8 +234,8 @@ def parse_user(data: dict[str, Any]) -> SlackUser | None:
     uid = data.get("id")
     if not isinstance(uid, str) or not uid:
         return None
-    profile = data.get("profile") if isinstance(data.get("profile"), dict) else {}
-    assert isinstance(profile, dict)
+    raw = data.get("profile")
+    profile: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = next(
         (
             str(v).strip()
@@ -252,6 +258,7 @@ def parse_user(data: dict[str, Any]) -> SlackUser | None:
         locale=locale if isinstance(locale, str) and locale else None,
         team_id=data.get("team_id") if isinstance(data.get("team_id"), str) else None,
         is_bot=bool(data.get("is_bot")),
+        is_stranger=data.get("is_stranger") is True,
     )
 
 
@@ -291,7 +298,7 @@ class SlackMessenger:
         user_id = target.user_id
         if not user_id:
             if not target.email:
-                raise DeliveryError("no Slack user id or e-mail to reach", permanent=True)
+                raise NotFound("no Slack user id or e-mail to reach")
             user_id = await self.users.by_email(target.email)
         channel = await self.users.dm_channel(user_id)
         return await self.post(ChannelTarget("slack", target.workspace_id, channel), reply)

@@ -37,6 +37,7 @@ class SlackUser:
     locale: str | None = None
     team_id: str | None = None
     is_bot: bool = False
+    is_stranger: bool = False  # Slack Connect: from an organisation not connected to ours
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.teams.richtext import TeamsMention, parse_html
 from handlers.events import ChatEvent, EventKind, Mention, PollAction
+from handlers.richtext import to_source
 
 PLATFORM = "teams"
 MAX_TEXT = 28_000  # Teams caps a message at about 28 KB; anything longer is not from Teams
@@ -41,11 +43,6 @@ VERB_BUTTON = "referent.button"
 
 _THREAD_SUFFIX = re.compile(r";messageid=(\d+|[A-Za-z0-9_-]+)$")
 _AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
-_BREAK = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>|</div>\s*<div[^>]*>", re.IGNORECASE)
-# Teams' own formatting wrappers; a tag the user typed arrives escaped (`&lt;script&gt;`).
-_FORMAT_TAG = re.compile(
-    r"</?(?:p|div|span|b|strong|i|em|u|s|strike|ol|ul|li|pre|code|blockquote)(?:\s[^>]*)?>", re.IGNORECASE
-)
 
 
 _NEEDS_SENDER = frozenset({"message", "messageUpdate", "messageDelete", "invoke"})
@@ -103,6 +100,7 @@ class _Shape(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     type: Annotated[StrictStr, Field(min_length=1)]
+    channel_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(default=None, alias="channelId")
     service_url: Annotated[StrictStr, Field(alias="serviceUrl", max_length=2048)]
     conversation: _Conversation
     sender: _Account | None = Field(default=None, alias="from")
@@ -207,24 +205,17 @@ def is_from_bot(activity: Mapping[str, Any]) -> bool:
     )
 
 
-def _plain(text: str) -> str:
-    """Teams message text → plain text: Teams' formatting tags become line breaks or vanish,
-    entities are decoded. Done after mentions are resolved."""
-    text = _BREAK.sub("\n", text)
-    text = _FORMAT_TAG.sub("", text)
-    text = html.unescape(text).replace("\xa0", " ")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def resolve_mentions(activity: Mapping[str, Any]) -> tuple[str, tuple[Mention, ...], bool]:
-    """The text without the bot's own `<at>` mention, other mentions as `@Name`, the mentioned
-    people, and whether the bot was mentioned. Uses the mention entities, as Teams intends: the
-    `<at>` text alone proves nothing (anyone can type it)."""
+    """The member's text in the stored rich-text form (handlers.richtext.source), without the
+    bot's own `<at>` mention, other mentions as `@Name`; the mentioned people; and whether the
+    bot was mentioned. Uses the mention entities, as Teams intends: the `<at>` text alone proves
+    nothing (anyone can type it). New Teams splits one mention over several `<at>` tags with
+    the same id (`<at>Kari</at>&nbsp;<at>Nordmann</at>`): they read as one "@Kari Nordmann"."""
     text = _str(activity.get("text"))
     bot_id = _str(_obj(activity.get("recipient")).get("id"))
     mentions: list[Mention] = []
     bot_mentioned = False
-    by_tag: dict[str, tuple[str, str, bool]] = {}
+    by_tag: dict[str, TeamsMention] = {}
     for entity in activity.get("entities") or ():
         if not isinstance(entity, dict) or _str(entity.get("type")).lower() != "mention":
             continue
@@ -232,22 +223,21 @@ def resolve_mentions(activity: Mapping[str, Any]) -> tuple[str, tuple[Mention, .
         mentioned_id = _str(mentioned.get("id"))
         tag_text = _str(entity.get("text"))
         inner = _AT_TAG.match(tag_text)
-        name = html.unescape(inner.group(1) if inner else _str(mentioned.get("name"))).strip()
+        tag_name = html.unescape(inner.group(1) if inner else "").strip()
+        full_name = _str(mentioned.get("name")).strip() or tag_name
         is_bot = bool(mentioned_id) and mentioned_id == bot_id
         if is_bot:
             bot_mentioned = True
         elif mentioned_id:
             user_id = _str(mentioned.get("aadObjectId")) or mentioned_id
             if all(m.user_id != user_id for m in mentions):
-                mentions.append(Mention(user_id=user_id, display_name=name or _str(mentioned.get("name"))))
+                mentions.append(Mention(user_id=user_id, display_name=full_name))
         if tag_text:
-            by_tag[tag_text] = (name, mentioned_id, is_bot)
-
-    for tag_text, (name, _mid, is_bot) in by_tag.items():
-        text = text.replace(tag_text, "" if is_bot else f"@{name}")
-    # Any `<at>` left had no entity: typed text, not a mention. Keep its words, drop the markup.
-    text = _AT_TAG.sub(lambda m: html.unescape(m.group(1)), text)
-    return text, tuple(mentions), bot_mentioned
+            found = TeamsMention(user_id=mentioned_id, name=full_name, is_bot=is_bot)
+            by_tag.setdefault(html.unescape(tag_text), found)
+            if tag_name:
+                by_tag.setdefault(tag_name, found)
+    return to_source(parse_html(text, by_tag), typed_lists=True), tuple(mentions), bot_mentioned
 
 
 def command_text(text: str) -> str:
@@ -327,7 +317,6 @@ def message_event(activity: Mapping[str, Any], *, email: str | None = None) -> C
         return None
     address = address_of(activity)
     text, mentions, bot_mentioned = resolve_mentions(activity)
-    text = _plain(text)
     thread = thread_ref_of(activity, address)
     if address.is_channel and not bot_mentioned:
         if thread is None:
@@ -361,7 +350,7 @@ def edit_event(activity: Mapping[str, Any]) -> ChatEvent | None:
         activity,
         address,
         EventKind.MESSAGE_EDITED,
-        text=_plain(text).strip(),
+        text=text.strip(),
         mentions=mentions,
         thread_ref=thread_ref_of(activity, address),
     )

@@ -36,6 +36,7 @@ from bot.teams.connector import (
     ClientCredentialsToken,
     ManagedIdentityToken,
     NoToken,
+    ServiceUrlPolicy,
     TokenProvider,
     is_loopback_host,
     token_url_for,
@@ -46,6 +47,8 @@ from bot.teams.turns import TeamsTurns, invoke_error
 log = logging.getLogger(__name__)
 
 ROUTE = "/api/messages"
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+MAX_JSON_DEPTH = 64  # real activities nest about 8 deep; deeper is hostile, refused before use
 RAW_KEY = "referent.activity"
 INVOKE_KEY = "referent.invoke_response"
 ADAPTER_KEY = web.AppKey("teams_adapter", object)
@@ -62,18 +65,21 @@ class InsecureBindError(TeamsConfigError):
 def check_bind_address(settings: Settings, host: str) -> None:
     """Refuse to serve unauthenticated Teams traffic on a non-loopback address.
 
-    Without MICROSOFT_APP_ID anyone who can reach /api/messages could act as any Teams user, which
-    is the Bot Framework Emulator's mode and fine on 127.0.0.1 only. `referent serve` calls this.
+    Unauthenticated Teams (REFERENT_TEAMS_EMULATOR=1 without MICROSOFT_APP_ID) lets anyone who
+    reaches /api/messages act as any Teams user: the Bot Framework Emulator's mode, fine on
+    127.0.0.1 only. Without the opt-in and without an app id, /api/messages is not mounted at all.
+    `referent serve` calls this.
     """
     check_configuration(settings)
-    if settings.teams_authenticated:
+    if not settings.teams_emulator_mode:
         return
     if is_loopback_host(host):
         return
     raise InsecureBindError(
-        f"Refusing to listen on {host!r}: MICROSOFT_APP_ID is not set, so Teams requests are not "
-        "authenticated. Set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD (and MICROSOFT_APP_TENANT_ID "
-        "for a single-tenant app), or listen on 127.0.0.1 for local testing."
+        f"Refusing to listen on {host!r}: REFERENT_TEAMS_EMULATOR is on and MICROSOFT_APP_ID is not "
+        "set, so Teams requests are not authenticated. Set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD "
+        "(and MICROSOFT_APP_TENANT_ID for a single-tenant app), or listen on 127.0.0.1 for local "
+        "testing."
     )
 
 
@@ -165,9 +171,17 @@ class ReferentAdapter(BotAdapter):
             settings.microsoft_app_id if settings.teams_authenticated else "",
             channel_metadata_url=settings.teams_openid_metadata_url or None,
         )
+        self.service_urls = service_url_policy(settings)
+        # The Bot Framework Emulator says "emulator"; it is served only in the emulator mode.
+        self.channels = ("msteams", "emulator") if settings.teams_emulator_mode else ("msteams",)
 
     async def handle(self, request: web.Request) -> web.Response:
         """The /api/messages endpoint."""
+        if self.settings.teams_emulator_mode:
+            refused = _emulator_refusal(request)
+            if refused is not None:
+                log.warning("Teams request refused (emulator mode): %s", refused)
+                return _problem(403, "unauthenticated Teams accepts local requests only")
         read = await _read_activity(request)
         if isinstance(read, web.Response):
             return read
@@ -184,8 +198,16 @@ class ReferentAdapter(BotAdapter):
         except Unauthorized as exc:
             log.info("Teams request refused: %s", exc)
             return _problem(401, "unauthorized")
+        channel = raw.get("channelId")
+        if channel not in self.channels:
+            log.info("Teams request refused: channelId %r is not served", channel)
+            return _problem(403, "this bot serves Microsoft Teams only")
         if not self._tenant_allowed(raw):
+            log.info("Teams request refused: tenant %r is not this bot's", ta.tenant_of(raw))
             return _problem(403, "this bot serves another tenant")
+        if not self.service_urls.allows(str(raw["serviceUrl"])):
+            log.warning("Teams request refused: serviceUrl host not allowed: %.200r", raw["serviceUrl"])
+            return _problem(403, "serviceUrl is not a Bot Framework service")
 
         context = TurnContext(self, activity)
         context.turn_state[self.BOT_IDENTITY_KEY] = identity
@@ -205,11 +227,7 @@ class ReferentAdapter(BotAdapter):
         if (self.settings.microsoft_app_type or "").lower() != "singletenant":
             return True
         tenant = ta.tenant_of(raw)
-        return (
-            not tenant
-            or not self.settings.microsoft_app_tenant_id
-            or tenant == self.settings.microsoft_app_tenant_id
-        )
+        return bool(tenant) and tenant == self.settings.microsoft_app_tenant_id
 
     # -- BotAdapter: replies go through BotConnectorClient, never through the TurnContext ------
 
@@ -228,16 +246,52 @@ class ReferentAdapter(BotAdapter):
         raise NotImplementedError("Referent deletes through BotConnectorClient")
 
 
+def _emulator_refusal(request: web.Request) -> str | None:
+    """Why an unauthenticated request is refused: it came through a proxy (a forwarding header)
+    or from beyond loopback. None: a local request, as the Emulator sends it."""
+    for header in PROXY_HEADERS:
+        if header in request.headers:
+            return f"a {header} header says a proxy relayed it"
+    if not is_loopback_host(request.remote):
+        return f"the peer {request.remote!r} is not loopback"
+    return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the parsed JSON nests deeper than `limit` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 async def _read_activity(request: web.Request) -> tuple[dict[str, Any], Activity] | web.Response:
-    """The request's activity (checked JSON and botbuilder's model of it), or the 4xx answer."""
+    """The request's activity (checked JSON and botbuilder's model of it), or the 4xx answer.
+    Hostile JSON (nesting beyond any real activity, NaN, numbers beyond Python's digit limit,
+    wrong types) is a 400, never a 500."""
     if "json" not in (request.content_type or ""):
         return _problem(415, "expected application/json")
     try:
-        body = json.loads(await request.read())
+        body = json.loads(await request.read(), parse_constant=_refuse_constant)
     except web.HTTPRequestEntityTooLarge:
         return _problem(413, "activity too large")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _problem(400, "body is not JSON")
+    if _too_deep(body):
+        return _problem(400, "activity nests too deeply")
     try:
         raw = ta.validate(body)
         ta.tenant_of(raw)
@@ -265,12 +319,24 @@ def token_provider(settings: Settings, token_url: str | None = None) -> TokenPro
     return ClientCredentialsToken(settings.microsoft_app_id, settings.secret("microsoft_app_password"), url)
 
 
+def service_url_policy(settings: Settings) -> ServiceUrlPolicy:
+    """Where the bot may send: Microsoft's Teams hosts (+ REFERENT_TEAMS_SERVICE_URL_HOSTS), or in
+    the emulator mode loopback only."""
+    if settings.teams_authenticated:
+        return ServiceUrlPolicy(settings.extra_service_url_hosts())
+    return ServiceUrlPolicy(loopback_only=True)
+
+
 def connector_client(settings: Settings) -> BotConnectorClient:
     """The one pooled Bot Connector client of this process, with the bot's token source."""
     token_url = (
         settings.teams_token_url or None
     )
-    return BotConnectorClient(token_provider(settings, token_url), require_https=settings.teams_authenticated)
+    return BotConnectorClient(
+        token_provider(settings, token_url),
+        require_https=settings.teams_authenticated,
+        service_urls=service_url_policy(settings),
+    )
 
 
 def register_messenger(runtime: Runtime, client: BotConnectorClient | None = None) -> TeamsMessenger:
@@ -284,7 +350,11 @@ def register_messenger(runtime: Runtime, client: BotConnectorClient | None = Non
 
 
 def mount(app: web.Application, runtime: Runtime) -> None:
-    """Add POST /api/messages and register the Teams messenger."""
+    """Add POST /api/messages and register the Teams messenger; nothing at all when Teams is
+    neither authenticated (MICROSOFT_APP_ID) nor explicitly in the emulator mode."""
+    if not runtime.settings.teams_enabled:
+        log.info("Teams is off: no MICROSOFT_APP_ID and REFERENT_TEAMS_EMULATOR is not set")
+        return
     client = connector_client(runtime.settings)
     register_messenger(runtime, client)
     turns = TeamsTurns(runtime, client)

@@ -54,6 +54,47 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+# The Bot Connector service hosts of Microsoft Teams, from Microsoft's documentation of the
+# well-known Teams service endpoints (public cloud with its regional paths /amer/, /emea/, /apac/,
+# /in/, /teams/ …; GCC; GCC High; DoD). See docs/security.md, "Teams endpoint and identity".
+TEAMS_SERVICE_URL_HOSTS: frozenset[str] = frozenset(
+    {
+        "smba.trafficmanager.net",
+        "smba.infra.gcc.teams.microsoft.com",
+        "smba.infra.gov.teams.microsoft.us",
+        "smba.infra.dod.teams.microsoft.us",
+    }
+)
+
+
+class ServiceUrlPolicy:
+    """Where the bot may send (and so hand its token to): the one rule for inbound activities and
+    every outbound call, so a forged serviceUrl can make the bot call nothing (no SSRF).
+
+    Authenticated: https to Microsoft's Teams hosts plus the configured extra hosts (an extra
+    loopback host may use http, for tests against a local fake). Emulator mode: loopback only.
+    """
+
+    def __init__(self, extra_hosts: frozenset[str] = frozenset(), *, loopback_only: bool = False) -> None:
+        self.loopback_only = loopback_only
+        self.hosts = frozenset() if loopback_only else TEAMS_SERVICE_URL_HOSTS | extra_hosts
+
+    def allows(self, service_url: str) -> bool:
+        try:
+            parts = urlsplit(service_url)
+            host = (parts.hostname or "").lower().rstrip(".")
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+            return False
+        if self.loopback_only:
+            return is_loopback_host(host)
+        if host not in self.hosts:
+            return False
+        return parts.scheme == "https" or is_loopback_host(host)
+
+
 class TokenProvider(Protocol):
     """Gives the bearer token for outbound Bot Connector calls, or None when unauthenticated."""
 
@@ -210,8 +251,11 @@ class BotConnectorClient:
         timeout: float = 15.0,
         connections_per_host: int = 64,
         require_https: bool = False,
+        service_urls: ServiceUrlPolicy | None = None,
     ) -> None:
         self.tokens: TokenProvider = tokens or NoToken()
+        # Checked for every call; default: loopback only (the emulator's and the tests' rule).
+        self.service_urls = service_urls or ServiceUrlPolicy(loopback_only=True)
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.timeout = aiohttp.ClientTimeout(total=timeout, connect=min(5.0, timeout))
@@ -325,6 +369,8 @@ class BotConnectorClient:
             raise DeliveryError(f"invalid service URL {service_url!r}", permanent=True)
         if self.require_https and parts.scheme != "https" and not is_loopback_host(parts.hostname):
             raise DeliveryError("refusing to send a bot token over plain HTTP", permanent=True)
+        if not self.service_urls.allows(service_url):
+            raise DeliveryError(f"service URL host {parts.hostname!r} is not allowed", permanent=True)
         base = service_url if service_url.endswith("/") else service_url + "/"
         # Conversation ids hold `:`, `@` and `;`: encode every segment as botbuilder does.
         encoded = "/".join(quote(p, safe="") for p in path)

@@ -30,7 +30,10 @@ from bot.teams.cards import (
     render_reply,
 )
 from bot.teams.connector import BotConnectorClient
-from bot.teams.messenger import PLATFORM, address_activity
+from bot.teams.files import fetch_file_attachments, file_attachments
+from bot.teams.messenger import PLATFORM, TeamsMessenger, address_activity
+from handlers.commands.invitation_cmd import wants_attachments
+from handlers.directory import DirectoryEntry, link_by_email
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.i18n import t
 from handlers.ports import DeliveryError
@@ -86,8 +89,8 @@ class TeamsTurns:
     def __init__(self, runtime: Runtime, client: BotConnectorClient) -> None:
         self.runtime = runtime
         self.client = client
-        # (tenant, user id) → (Entra object id, e-mail), from the connector's member lookup.
-        self._members: TTLCache[tuple[str, str], tuple[str | None, str | None]] = TTLCache(
+        # (tenant, user id) → (Entra object id, e-mail, external), from the connector's member lookup.
+        self._members: TTLCache[tuple[str, str], tuple[str | None, str | None, bool]] = TTLCache(
             CACHE_SIZE, MEMBER_TTL
         )
         # (tenant, reference key) → fingerprint of the reference this process last stored, so a
@@ -106,6 +109,10 @@ class TeamsTurns:
         if event is None:
             return
         event = await self._with_email(activity, event)
+        wanted = event.is_direct and event.kind == EventKind.COMMAND and wants_attachments(event.text)
+        if wanted and file_attachments(activity):
+            files = await fetch_file_attachments(self.client.session, activity)
+            event = dataclasses.replace(event, attachments=files)
         reply = await self._handle(self._with_references(activity, event))
         await self.send_reply(activity, reply)
 
@@ -122,7 +129,14 @@ class TeamsTurns:
             await self.send_reply(activity, reply, thread_only=True)
 
     async def on_installed(self, activity: Mapping[str, Any]) -> None:
-        """The bot was added to a team, channel or chat: remember where, and say how to set up."""
+        """The bot was added to a team, channel or chat: remember where, and say how to set up.
+        Added to a team, it reads the team's member list (after answering) to link roster members
+        by e-mail; installed by someone for themselves, it looks that person up at once."""
+        address = ta.address_of(activity)
+        if address.is_direct:
+            await self._link_installer(activity, address)
+        elif address.team_id:
+            self.runtime.spawn(self._read_team(address), name="teams-team-members")
         reply = await self._handle(self._with_references(activity, ta.installed_event(activity)))
         if not reply.text and not reply.poll and not reply.form:
             return
@@ -136,6 +150,60 @@ class TeamsTurns:
                     address_activity(out, reference, address.channel_id),
                 )
             )
+
+    # -- linking members who never wrote -------------------------------------------------------
+
+    def _messenger(self) -> TeamsMessenger | None:
+        messenger = self.runtime.messengers.for_platform(PLATFORM)
+        return messenger if isinstance(messenger, TeamsMessenger) else None
+
+    async def _read_team(self, address: ta.TeamsAddress) -> None:
+        """The team's members (GET …/pagedmembers): link the roster members among them."""
+        messenger = self._messenger()
+        if messenger is None or not address.team_id or not address.tenant_id:
+            return
+        try:
+            await messenger.sync_team(
+                address.service_url,
+                address.tenant_id,
+                address.team_id,
+                {"id": address.bot_id, "name": address.bot_name},
+            )
+        except DeliveryError as exc:
+            log.warning("member list of team %s unavailable: %s", address.team_id, exc)
+        except Exception:  # storage down: the next reminder pass reads the list again
+            log.exception("linking the members of team %s failed", address.team_id)
+
+    async def _link_installer(self, activity: Mapping[str, Any], address: ta.TeamsAddress) -> None:
+        """A personal install: look the installer up (GET …/members/{id}) and link them to the
+        roster by e-mail or UPN, so their first reminder goes to this chat."""
+        sender = activity.get("from") if isinstance(activity.get("from"), dict) else None
+        sender_id = ta._str(sender.get("id")) if sender else ""
+        if not sender or not sender_id or ta.is_from_bot(activity) or not address.tenant_id:
+            return
+        aad, email, external = await self.member_info(address, sender_id)
+        if not email or external:  # a guest or another tenant's user is never linked by e-mail
+            return
+        entry = DirectoryEntry(aad or ta.user_key_id(sender), ta._str(sender.get("name")), (email,))
+        try:
+            await link_by_email(self.runtime.db, PLATFORM, address.tenant_id, [entry])
+        except Exception:
+            log.exception("linking the Teams user who installed the app failed")
+
+    async def _link_joined(self, address: ta.TeamsAddress, joined: list[dict[str, Any]]) -> None:
+        """People added to a team: look each up (e-mail, UPN) and link the roster members."""
+        entries = []
+        for account in joined:
+            aad, email, external = await self.member_info(address, ta._str(account.get("id")))
+            if email and not external:
+                entries.append(
+                    DirectoryEntry(aad or ta.user_key_id(account), ta._str(account.get("name")), (email,))
+                )
+        if entries:
+            try:
+                await link_by_email(self.runtime.db, PLATFORM, address.tenant_id, entries)
+            except Exception:
+                log.exception("linking the members added to team %s failed", address.team_id)
 
     async def on_card_action(self, activity: Mapping[str, Any]) -> dict[str, Any]:
         """`adaptiveCard/action` (Action.Execute): returns the invoke answer's body."""
@@ -289,29 +357,35 @@ class TeamsTurns:
         """The sender's e-mail, and each mentioned person's Entra id and e-mail, from the
         connector's member lookup, so handlers can link both to the roster."""
         address = ta.address_of(activity)
-        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
-        assert isinstance(sender, dict)
+        raw = activity.get("from")
+        sender: dict[str, Any] = raw if isinstance(raw, dict) else {}
         changes: dict[str, Any] = {}
         if ta._str(sender.get("id")):
-            _aad, email = await self.member_info(address, ta._str(sender.get("id")))
+            _aad, email, external = await self.member_info(address, ta._str(sender.get("id")))
             if email:
                 changes["user_email"] = email
+            if external:
+                changes["is_external"] = True
         if event.mentions:
             mentions = []
             for mention in event.mentions:
-                aad, email = await self.member_info(address, mention.user_id)
+                aad, email, _external = await self.member_info(address, mention.user_id)
                 mentions.append(
                     dataclasses.replace(mention, user_id=aad or mention.user_id, email=email or mention.email)
                 )
             changes["mentions"] = tuple(mentions)
         return dataclasses.replace(event, **changes) if changes else event
 
-    async def member_info(self, address: ta.TeamsAddress, user_id: str) -> tuple[str | None, str | None]:
-        """(Entra object id, e-mail) of a team or chat member, through the connector:
-        GET {serviceUrl}/v3/conversations/{id}/members/{userId}. Cached per user for an hour;
-        (None, None) when the connector does not know them."""
+    async def member_info(
+        self, address: ta.TeamsAddress, user_id: str
+    ) -> tuple[str | None, str | None, bool]:
+        """(Entra object id, e-mail, external) of a team or chat member, through the connector:
+        GET {serviceUrl}/v3/conversations/{id}/members/{userId}. External: a guest
+        (`userRole: guest`) or a user whose home tenant is not the conversation's, whose e-mail
+        proves nothing here. Cached per user for an hour; (None, None, False) when the connector
+        does not know them."""
         if not user_id:
-            return None, None
+            return None, None, False
         key = (address.tenant_id, user_id)
         cached = self._members.get(key)
         if cached is not None:
@@ -321,18 +395,23 @@ class TeamsTurns:
             member = await self.client.get_member(address.service_url, roster, user_id)
         except DeliveryError as exc:
             log.info("member lookup for %s failed: %s", user_id, exc)
-            return None, None
+            return None, None, False
         email: str | None = None
         aad: str | None = None
+        external = False
         if member:
             aad = ta._str(member.get("aadObjectId")) or None
+            home = ta._str(member.get("tenantId"))
+            external = ta._str(member.get("userRole")).lower() == "guest" or bool(
+                home and home != address.tenant_id
+            )
             for field in ("email", "userPrincipalName"):
                 candidate = member.get(field)
                 if isinstance(candidate, str) and "@" in candidate and len(candidate) <= 320:
                     email = candidate.strip().lower()
                     break
-        self._members[key] = (aad, email)
-        return aad, email
+        self._members[key] = (aad, email, external)
+        return aad, email, external
 
     def _new_references(self, activity: Mapping[str, Any]) -> _References | None:
         """This activity's conversation references (the sender's, the conversation's) that are
@@ -355,7 +434,16 @@ class TeamsTurns:
         return dataclasses.replace(event, record=references) if references is not None else event
 
     async def remember(self, activity: Mapping[str, Any]) -> None:
-        """Store the conversation references of an activity no handler sees (members added)."""
+        """Store the conversation references of an activity no handler sees (members added), and
+        link the people who joined a team to the roster (after answering)."""
+        address = ta.address_of(activity)
+        joined = [
+            m
+            for m in activity.get("membersAdded") or ()
+            if isinstance(m, dict) and ta._str(m.get("id")) and ta._str(m.get("id")) != address.bot_id
+        ]
+        if joined and address.team_id and address.tenant_id:
+            self.runtime.spawn(self._link_joined(address, joined), name="teams-members-joined")
         references = self._new_references(activity)
         if references is None:
             return

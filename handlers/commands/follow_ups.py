@@ -2,35 +2,92 @@
 
 The owner is linked to a roster member when the @mention or the name points at exactly one;
 otherwise it is kept as written ("Sekretariatet", someone outside the group).
+
+Follow-ups outlive their meeting: open ones are carried into the next meetings' drafts (under
+"Oppfølging fra tidligere møter") until `oppfolging ferdig N` closes them; `oppfolging status`
+lists the group's open ones and `oppfolging mine` those I own. Closing is for the owner, the
+secretariat and the chair; the item is closed *in* the meeting of the day (else the next one),
+whose draft shows it done, and later drafts no longer carry it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers import parser as grammar
-from handlers.command_table import command
-from handlers.commands.common import answer, meeting_label, member_text, submission_meeting
+from handlers.command_table import Subcommand, command
+from handlers.commands.common import (
+    answer,
+    contacts,
+    managed_meeting,
+    meeting_label,
+    member_text,
+    refuse,
+    submission_meeting,
+    upcoming_meeting,
+)
 from handlers.context import HandlerContext
 from handlers.events import Reply
-from handlers.i18n import format_day_month, t
+from handlers.i18n import format_day_month, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import FollowUpCmd
-from handlers.text import clean, one_line
-from storage.models import Member
+from handlers.referat.deadline import group_zone
+from handlers.richtext import preview
+from handlers.text import clean, escape_markdown_inline, one_line
+from storage.models import FollowUp, FollowUpStatus, Meeting, Member, Role
 from storage.repositories import follow_ups as follow_up_repo
+from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 
 OPPFOLGING = command(
     "oppfolging",
     slash="/oppfolging",
     aliases=("oppfølging", "followup", "follow-up", "action"),
-    usage_nb="oppfolging <tekst> [@ansvarlig] [frist DD.MM]",
-    usage_en="oppfolging <text> [@owner] [frist DD.MM]",
-    summary_nb="Legg til en oppfølging",
-    summary_en="Add a follow-up",
+    usage_nb="oppfolging <tekst> [@ansvarlig] [frist DD.MM] | oppfolging status | oppfolging mine | "
+    "oppfolging ferdig <nr>",
+    usage_en="oppfolging <text> [@owner] [frist DD.MM] | oppfolging status | oppfolging mine | "
+    "oppfolging ferdig <no.>",
+    summary_nb="Legg til en oppfølging, se de åpne, eller meld en ferdig",
+    summary_en="Add a follow-up, list the open ones, or mark one done",
     role="member",
-    grammar=grammar.oppfolging,
+    subcommands=(
+        Subcommand("ferdig", ("done", "utfort", "utført", "lukk", "close")),
+        Subcommand("status", ("list", "liste", "apne", "åpne", "open")),
+        Subcommand("mine", ("my", "mine")),
+    ),
+    grammar=lambda rest, args: _grammar(rest, args),
     position=40,
 )
+
+@dataclass(frozen=True, slots=True)
+class FollowUpDone:
+    """`oppfolging ferdig N`: N is the number `oppfolging status` shows."""
+
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpList:
+    """`oppfolging status` (the group's open follow-ups) or `oppfolging mine` (mine only)."""
+
+    mine: bool = False
+
+
+def _grammar(rest: str, args: grammar.Args) -> object:
+    """The subcommands only as the whole line (`oppfolging status`, `oppfolging ferdig 12`), so
+    a follow-up whose text begins with such a word is still a follow-up."""
+    words = rest.split()
+    sub = OPPFOLGING.subcommand(words[0]) if words else None
+    if sub is not None and sub.name in ("status", "mine") and len(words) == 1:
+        return FollowUpList(mine=sub.name == "mine")
+    if sub is not None and sub.name == "ferdig":
+        if len(words) == 1:
+            raise grammar.fail("missing_argument", "oppfolging", command="oppfolging", argument="follow_up")
+        number = words[1].lstrip("#").rstrip(".")
+        if len(words) == 2 and number.isdigit() and len(number) < 10:
+            return FollowUpDone(int(number))
+    return grammar.oppfolging(rest, args)
+
 
 _SECRETARIAT_WORDS = frozenset({"sekretariatet", "sekretariat", "secretariat", "the secretariat", "sekr"})
 
@@ -78,7 +135,79 @@ async def run(cmd: FollowUpCmd, scope: Scope, ctx: HandlerContext) -> Reply:
         scope,
         "follow_up.saved",
         meeting=meeting_label(scope, meeting),
-        preview=one_line(text),
+        preview=preview(text),
         owner=owner.name if owner else owner_text,
         due=format_day_month(cmd.due, scope.locale) if cmd.due else None,
+    )
+
+
+async def closing_meeting(scope: Scope) -> Meeting | None:
+    """The meeting a follow-up is closed in: today's, else the next one, else the latest."""
+    today = scope.now.astimezone(group_zone(scope.group)).date()
+    meeting = await meeting_repo.meeting_on_date(scope.session, scope.group.id, today, scope.timezone)
+    return meeting or await upcoming_meeting(scope) or await managed_meeting(scope)
+
+
+def _line(scope: Scope, follow_up: FollowUp, source: Meeting, names: dict[int, str]) -> str:
+    owner = names.get(follow_up.owner_member_id or 0) or follow_up.owner_text or ""
+    return t(
+        scope.locale,
+        "follow_up.line",
+        number=follow_up.id,
+        text=escape_markdown_inline(one_line(follow_up.text)),
+        owner=escape_markdown_inline(owner) if owner else None,
+        due=format_short_date(follow_up.due_date, scope.locale) if follow_up.due_date else None,
+        meeting=meeting_label(scope, source),
+    )
+
+
+@OPPFOLGING.handles(FollowUpList, read_only=True)
+async def listing(cmd: FollowUpList, scope: Scope, ctx: HandlerContext) -> Reply:
+    owner_id: int | None = None
+    if cmd.mine:
+        if scope.member is None:
+            return answer(scope, "follow_up.none_mine")
+        owner_id = scope.member.id
+    items = await follow_up_repo.open_in_group(scope.session, scope.group.id, owner_member_id=owner_id)
+    if not items:
+        return answer(scope, "follow_up.none_mine" if cmd.mine else "follow_up.none_open")
+    names: dict[int, str] = {}
+    for member_id in {f.owner_member_id for f, _ in items if f.owner_member_id is not None}:
+        owner = await scope.session.get(Member, member_id)
+        if owner is not None:
+            names[member_id] = owner.name
+    head = t(scope.locale, "follow_up.mine_header" if cmd.mine else "follow_up.open_header", count=len(items))
+    lines = [head, *(_line(scope, f, m, names) for f, m in items), t(scope.locale, "follow_up.close_hint")]
+    return Reply(text="\n".join(lines))
+
+
+@OPPFOLGING.handles(FollowUpDone)
+async def done(cmd: FollowUpDone, scope: Scope, ctx: HandlerContext) -> Reply:
+    follow_up = await follow_up_repo.get_in_group(scope.session, cmd.number, scope.group.id)
+    if follow_up is None:
+        return refuse(scope, "follow_up.unknown", number=cmd.number)
+    member = scope.member
+    allowed = member is not None and (
+        member.role in (Role.SECRETARIAT, Role.CHAIR) or follow_up.owner_member_id == member.id
+    )
+    if not allowed:
+        return refuse(scope, "follow_up.not_yours", number=cmd.number, contacts=await contacts(scope))
+    preview = one_line(follow_up.text)
+    if follow_up.status == FollowUpStatus.DONE:
+        return answer(scope, "follow_up.already_done", number=cmd.number, preview=preview)
+    meeting = await closing_meeting(scope)
+    me = await ensure_member(scope)
+    await follow_up_repo.close(
+        scope.session,
+        follow_up,
+        at=scope.now,
+        by_member_id=me.id,
+        in_meeting_id=meeting.id if meeting is not None else None,
+    )
+    return answer(
+        scope,
+        "follow_up.closed",
+        number=cmd.number,
+        preview=preview,
+        meeting=meeting_label(scope, meeting) if meeting is not None else None,
     )

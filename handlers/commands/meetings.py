@@ -49,9 +49,11 @@ MOTE = command(
     slash="/mote",
     aliases=("møte", "meeting"),
     usage_nb="mote ny DD.MM.YYYY HH:MM-HH:MM [sted] | mote sak <nr> <tittel> [etter <nr>] | "
-    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
+    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY | mote godkjenn-referat | "
+    "mote importer <innkallingen> (eller med .docx vedlagt)",
     usage_en="mote ny DD.MM.YYYY HH:MM-HH:MM [place] | mote sak <no.> <title> [etter <no.>] | "
-    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY",
+    "mote status | mote lukk | mote apne | mote frist DD.MM.YYYY | mote godkjenn-referat | "
+    "mote importer <the invitation> (or with a .docx attached)",
     summary_nb="Opprett og styr møter: saker, status, lukk, åpne igjen, flytt frist",
     summary_en="Create and run meetings: agenda items, status, close, reopen, move the deadline",
     role="secretariat",
@@ -62,6 +64,8 @@ MOTE = command(
         Subcommand("lukk", ("close", "steng")),
         Subcommand("apne", ("åpne", "reopen", "open")),
         Subcommand("frist", ("deadline", "due")),
+        Subcommand("godkjenn-referat", ("godkjenn", "approve-minutes", "approve")),
+        Subcommand("importer", ("import",)),
     ),
     grammar=grammar.mote,
     position=90,

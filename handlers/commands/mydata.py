@@ -27,7 +27,7 @@ from handlers.command_table import Subcommand, command, fold
 from handlers.context import HandlerContext
 from handlers.events import Button, ButtonStyle, ChatEvent, DirectTarget, FileAttachment, Link, Reply
 from handlers.i18n import t
-from handlers.identity import platform_of
+from handlers.identity import platform_of, trusted_email
 from handlers.parsed import MyData
 from storage.models import AgendaItem, Group, Meeting, Member, Role
 from storage.repositories import attendance as attendance_repo
@@ -80,7 +80,7 @@ async def my_memberships(session: AsyncSession, event: ChatEvent) -> list[Member
     platform = platform_of(event)
     groups = await group_repo.groups_bound_in_workspace(session, platform, event.workspace_id)
     return await member_repo.memberships(
-        session, [g.id for g in groups], platform, event.workspace_id, event.user_id, event.user_email
+        session, [g.id for g in groups], platform, event.workspace_id, event.user_id, trusted_email(event)
     )
 
 

@@ -1,21 +1,33 @@
 """Work-group sign-up: `grupper` shows the poll here, `grupper ny` (secretariat) creates one and
-posts it in every bound channel, and a click on an option joins or leaves it."""
+posts it in every bound channel, and a click on an option joins or leaves it.
+
+A poll closes at its `frist` (`grupper frist DD.MM.YYYY HH:MM`, or `--frist` on `grupper ny`), by
+the scheduler's pass (`close_due_polls`, exactly once across replicas), or at once with
+`grupper lukk`; every posted copy then shows it closed with the final sign-ups. `grupper eksport`
+gives the sign-ups as CSV for a spreadsheet, with formula-like cells neutralised.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
 from handlers import parser as grammar
+from handlers.audit import record
 from handlers.command_table import Subcommand, command
 from handlers.commands.common import answer, contacts, current_meeting, refuse, require_secretariat
 from handlers.context import HandlerContext
-from handlers.effects import channel_target
-from handlers.events import Effect, EffectKind, Reply
-from handlers.i18n import format_short_date, t
+from handlers.dates import DateTimeError, looks_like_time, parse_date, parse_time
+from handlers.effects import channel_target, run_effects
+from handlers.events import Effect, EffectKind, FileAttachment, Reply
+from handlers.i18n import format_deadline, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import GroupsNew, GroupsShow
 from handlers.referat.deadline import DEFAULT_DEADLINE_TIME, group_zone
-from handlers.text import clean
+from handlers.text import clean, escape_markdown_inline
 from storage.models import Poll
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
@@ -27,24 +39,79 @@ GRUPPER = command(
     slash="/grupper",
     aliases=("groups",),
     usage_nb='grupper | grupper ny "Navn | Ansvarlig [| maks N]" … [--enkeltvalg] '
-    '[--stenger DD.MM.YYYY] [--sporsmal "…"]',
+    '[--frist DD.MM.YYYY [HH:MM]] [--sporsmal "…"] | grupper frist DD.MM.YYYY HH:MM | '
+    "grupper lukk | grupper eksport",
     usage_en='grupper | grupper ny "Name | Owner [| max N]" … [--single] '
-    '[--closes DD.MM.YYYY] [--question "…"]',
-    summary_nb="Vis påmeldingen til arbeidsgrupper, eller lag en ny (sekretariatet)",
-    summary_en="Show the work-group sign-up, or create one (secretariat)",
+    '[--frist DD.MM.YYYY [HH:MM]] [--question "…"] | grupper frist DD.MM.YYYY HH:MM | '
+    "grupper lukk | grupper eksport",
+    summary_nb="Vis påmeldingen til arbeidsgrupper; sekretariatet lager, stenger og eksporterer den",
+    summary_en="Show the work-group sign-up; the secretariat creates, closes and exports it",
     role="anyone",
     subcommands=(
         Subcommand("vis", ("show",)),
         Subcommand("ny", ("new", "create", "opprett"), role="secretariat"),
+        Subcommand("frist", ("deadline", "stenger", "closes"), role="secretariat"),
+        Subcommand("lukk", ("close", "steng"), role="secretariat"),
+        Subcommand("eksport", ("export", "csv"), role="secretariat"),
     ),
-    grammar=grammar.grupper,
+    grammar=lambda rest, args: _grammar(rest, args),
     position=80,
 )
 
 
-def _closes_at(scope: Scope, day: date) -> datetime:
-    """A closing date means the end of that day (23:59) in the group's time zone."""
-    return datetime.combine(day, DEFAULT_DEADLINE_TIME, tzinfo=group_zone(scope.group))
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsDeadline:
+    """`grupper frist DD.MM.YYYY [kl.] HH:MM`: when the latest poll closes by itself."""
+
+    day: date
+    at: time | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsClose:
+    """`grupper lukk`: close the latest poll now."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsExport:
+    """`grupper eksport`: the latest poll's sign-ups as CSV."""
+
+
+_TIME_WORDS = frozenset({"kl", "kl.", "klokka", "klokken", "at"})
+
+
+def _deadline_grammar(words: list[str], today: date | None) -> GroupsDeadline:
+    if not words:
+        raise grammar.fail("missing_argument", "grupper", command="grupper", argument="date")
+    try:
+        day = parse_date(words[0].rstrip(",;"), today=today)
+        rest = [w for w in words[1:] if w.casefold() not in _TIME_WORDS]
+        if len(rest) > 1 or (rest and not looks_like_time(rest[0])):
+            raise grammar.fail("bad_format", "grupper", value=" ".join(rest))
+        return GroupsDeadline(day, parse_time(rest[0]) if rest else None)
+    except DateTimeError as error:
+        raise grammar.fail(error.key, "grupper", value=error.value, reason=error.reason) from None
+
+
+def _grammar(rest: str, args: grammar.Args) -> object:
+    """`grupper frist|lukk|eksport` here; `grupper [vis]` and `grupper ny …` by the parser's."""
+    words = rest.split()
+    sub = GRUPPER.subcommand(words[0]) if words else None
+    if sub is not None and sub.name == "frist":
+        return _deadline_grammar(words[1:], args.today)
+    if sub is not None and sub.name in ("lukk", "eksport"):
+        if len(words) > 1:
+            raise grammar.fail("bad_format", "grupper", value=words[1])
+        return GroupsClose() if sub.name == "lukk" else GroupsExport()
+    return grammar.grupper(rest, args)
+
+
+def _closes_at(scope: Scope, day: date, at: time | None = None) -> datetime:
+    """A closing date alone means the end of that day (23:59) in the group's time zone."""
+    return datetime.combine(day, at or DEFAULT_DEADLINE_TIME, tzinfo=group_zone(scope.group))
 
 
 @GRUPPER.handles(GroupsShow, read_only=True)
@@ -68,7 +135,7 @@ async def create(cmd: GroupsNew, scope: Scope, ctx: HandlerContext) -> Reply:
         return refusal
     closes_at = None
     if cmd.closes is not None:
-        closes_at = _closes_at(scope, cmd.closes)
+        closes_at = _closes_at(scope, cmd.closes, cmd.closes_time)
         if closes_at <= scope.now:
             return refuse(scope, "poll.closes_in_past", date=format_short_date(cmd.closes, scope.locale))
     options: list[OptionSpec] = []
@@ -135,3 +202,122 @@ async def vote(scope: Scope, ctx: HandlerContext) -> Reply:
     else:
         text = t(scope.locale, "poll.joined", option=label)
     return Reply(text=text, effects=(Effect(EffectKind.REFRESH_POLL, poll.id),))
+
+
+async def _latest(scope: Scope, command: str) -> Poll | Reply:
+    refusal = await require_secretariat(scope, command)
+    if refusal is not None:
+        return refusal
+    poll = await poll_repo.latest_poll(scope.session, scope.group.id)
+    if poll is None:
+        return refuse(scope, "poll.none")
+    return poll
+
+
+@GRUPPER.handles(GroupsDeadline)
+async def set_deadline(cmd: GroupsDeadline, scope: Scope, ctx: HandlerContext) -> Reply:
+    poll = await _latest(scope, "grupper frist")
+    if isinstance(poll, Reply):
+        return poll
+    closes_at = _closes_at(scope, cmd.day, cmd.at)
+    when = format_deadline(closes_at, scope.timezone, scope.locale, now=scope.now)
+    if closes_at <= scope.now:
+        return refuse(scope, "poll.closes_in_past", date=when)
+    if poll.closed_at is not None:
+        return refuse(scope, "poll.already_closed", question=poll.question)
+    poll.closes_at = closes_at
+    await ensure_member(scope)
+    return Reply(
+        text=t(scope.locale, "poll.deadline_set", question=poll.question, when=when),
+        effects=(Effect(EffectKind.REFRESH_POLL, poll.id),),
+    )
+
+
+@GRUPPER.handles(GroupsClose)
+async def close_now(cmd: GroupsClose, scope: Scope, ctx: HandlerContext) -> Reply:
+    poll = await _latest(scope, "grupper lukk")
+    if isinstance(poll, Reply):
+        return poll
+    if not await poll_repo.close_poll(scope.session, poll.id, scope.now):
+        return answer(scope, "poll.already_closed", question=poll.question)
+    await ensure_member(scope)
+    votes = await poll_repo.sign_ups(scope.session, poll.id)
+    await record(scope.session, scope, "poll.close", {"poll_id": poll.id, "sign_ups": len(votes)})
+    return Reply(
+        text=t(scope.locale, "poll.closed_now", question=poll.question, count=len(votes)),
+        effects=(Effect(EffectKind.REFRESH_POLL, poll.id),),
+    )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would read as a formula (=, +, -, @, tab, CR first) gets a leading
+    single quote, so opening the export runs nothing (OWASP's CSV-injection advice)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def sign_ups_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """CSV with a BOM (Excel reads it as UTF-8), every cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+@GRUPPER.handles(GroupsExport)  # not read-only: the export of personal data is audited
+async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
+    poll = await _latest(scope, "grupper eksport")
+    if isinstance(poll, Reply):
+        return poll
+    zone = group_zone(scope.group)
+    columns = ("group", "responsible", "name", "organisation", "email", "at")
+    header = tuple(t(scope.locale, f"poll.csv_{c}") for c in columns)
+    rows: list[tuple[str, ...]] = [header]
+    by_option: dict[str, list[str]] = {}
+    for option, member, at in await poll_repo.sign_ups(scope.session, poll.id):
+        by_option.setdefault(option.label, []).append(member.name)
+        rows.append(
+            (
+                option.label,
+                option.responsible_text or "",
+                member.name,
+                member.organisation or "",
+                member.email or "",
+                at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    await record(scope.session, scope, "poll.export", {"poll_id": poll.id, "rows": len(rows) - 1})
+    attachment = FileAttachment(
+        filename=f"pamelding-{poll.id}.csv", content=sign_ups_csv(rows), mime_type="text/csv"
+    )
+    # The sign-ups in the text too: Teams cannot take a file from a bot.
+    summary = [
+        f"- {escape_markdown_inline(label)}: {escape_markdown_inline(', '.join(names))}"
+        for label, names in by_option.items()
+    ]
+    head = t(scope.locale, "poll.exported", question=poll.question, count=len(rows) - 1)
+    return Reply(text="\n".join([head, *summary]), files=(attachment,))
+
+
+async def close_due_polls(ctx: HandlerContext, now: datetime | None = None) -> list[int]:
+    """The scheduler's part (and `referent remind`'s): close every poll whose time has come (at
+    `now`, default the context's clock) and refresh its posted copies.
+
+    Each poll is closed in its own short transaction by a conditional UPDATE, so of several
+    replicas running this at once exactly one closes (and announces) each poll."""
+    now = now or ctx.now()
+    async with ctx.db.session() as session:
+        due = await poll_repo.due_to_close(session, now)
+    closed: list[int] = []
+    for poll_id in due:
+        async with ctx.db.write() as session:
+            won = await poll_repo.close_poll(session, poll_id, now)
+        if won:
+            closed.append(poll_id)
+            await run_effects((Effect(EffectKind.REFRESH_POLL, poll_id),), ctx)
+    if closed:
+        log.info("closed %d poll(s) at their deadline: %s", len(closed), closed)
+    return closed

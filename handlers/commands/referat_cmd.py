@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from handlers import parser as grammar
 from handlers.command_table import command, fold
+from handlers.commands import final_referat
 from handlers.commands.common import contacts, managed_meeting, meeting_label, refuse, require_secretariat
 from handlers.context import HandlerContext
 from handlers.events import FileAttachment, Link, Reply
@@ -30,8 +31,8 @@ REFERAT = command(
     "referat",
     slash="/referat",
     aliases=("minutes",),
-    usage_nb="referat [md|html|docx|pdf] [DD.MM.YYYY]",
-    usage_en="referat [md|html|docx|pdf] [DD.MM.YYYY]",
+    usage_nb="referat [md|html|docx|pdf] [DD.MM.YYYY] | referat endelig [md|html|docx|pdf] [DD.MM.YYYY]",
+    usage_en="referat [md|html|docx|pdf] [DD.MM.YYYY] | referat endelig [md|html|docx|pdf] [DD.MM.YYYY]",
     summary_nb="Utkast til referat fra siste (eller et datert) møte",
     summary_en="Draft minutes of the current (or a dated) meeting",
     role="member",
@@ -103,7 +104,7 @@ def _links(scope: Scope, ctx: HandlerContext, meeting: Meeting, formats: tuple[s
     return tuple(links)
 
 
-@REFERAT.handles(Referat, read_only=True)
+@REFERAT.handles(Referat, read_only=lambda cmd: not cmd.final)  # freezing the final one writes
 async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
     refused = await _roster_only(scope)
     if refused is not None:
@@ -111,6 +112,8 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await _meeting(cmd, scope)
     if isinstance(meeting, Reply):
         return meeting
+    if cmd.final:
+        return await final_referat.final_reply(scope, ctx, meeting, cmd.fmt)
     label = meeting_label(scope, meeting)
     if cmd.fmt == "html":
         links = _links(scope, ctx, meeting, ("html",))

@@ -99,14 +99,16 @@ def _fold(text: str) -> str:
 
 
 async def _group(session: AsyncSession, name: str) -> Group:
-    group = (await session.execute(select(Group).where(Group.name == name.strip()))).scalar_one_or_none()
-    if group is None:
+    # Names are unique per workspace/tenant only: several groups of one name are not "found".
+    found = list((await session.execute(select(Group).where(Group.name == name.strip()))).scalars())
+    if len(found) != 1:
         raise GroupNotFound(name)
-    return group
+    return found[0]
 
 
 def _span(invitation: Invitation, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    assert invitation.day is not None and invitation.start is not None and invitation.end is not None
+    if invitation.day is None or invitation.start is None or invitation.end is None:
+        raise ValueError("an invitation without date and time has no meeting to plan")
     return (
         datetime.combine(invitation.day, invitation.start, tzinfo=zone),
         datetime.combine(invitation.day, invitation.end, tzinfo=zone),
@@ -258,7 +260,8 @@ async def _write_meeting(session: AsyncSession, preview: Preview) -> Meeting:
     values = _meeting_values(preview.invitation, zone)
     if preview.meeting_id is not None:
         meeting = await meeting_repo.get_meeting(session, preview.meeting_id)
-        assert meeting is not None
+        if meeting is None:
+            raise LookupError(f"meeting {preview.meeting_id} went away between preview and import")
         for name, value in values.items():
             setattr(meeting, name, value)
         return meeting
@@ -302,7 +305,8 @@ async def _write_agenda(session: AsyncSession, meeting_id: int, preview: Preview
             present.add(entry.number)
         elif entry.number in changing:
             existing = await meeting_repo.item_by_number(session, meeting_id, entry.number)
-            assert existing is not None
+            if existing is None:
+                raise LookupError(f"agenda item {entry.number} went away between preview and import")
             existing.title, existing.kind = entry.title[:500], entry.kind
             existing.description = entry.description or existing.description
             existing.presenter = entry.presenter[:300] if entry.presenter else existing.presenter
@@ -312,7 +316,8 @@ async def _write_agenda(session: AsyncSession, meeting_id: int, preview: Preview
 async def _write_roster(session: AsyncSession, preview: Preview) -> None:
     for fill in preview.members_filled:
         member = await member_repo.get_member(session, fill.member_id)
-        assert member is not None
+        if member is None:
+            raise LookupError(f"member {fill.member_id} went away between preview and import")
         member.email = fill.email or member.email
         member.organisation = fill.organisation or member.organisation
     for invitee in preview.members_added:

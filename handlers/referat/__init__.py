@@ -19,10 +19,17 @@ from storage.repositories.referat import ReferatData, load_referat
 _THREAD_THRESHOLD = 80
 
 
-def render_data(data: ReferatData, fmt: str, *, locale: str | None = None, now: datetime) -> RenderedDraft:
+def render_data(
+    data: ReferatData, fmt: str, *, locale: str | None = None, now: datetime, final: bool = False
+) -> RenderedDraft:
     """Build and render an already-loaded meeting (pure CPU work, no database)."""
-    view = build_view(data, locale=locale, now=now)
+    view = build_view(data, locale=locale, now=now, final=final)
     return render(view, fmt)
+
+
+def render_final(data: ReferatData, *, now: datetime) -> list[RenderedDraft]:
+    """The final version in every format the bot renders, in the group's language."""
+    return [render_data(data, fmt, now=now, final=True) for fmt in FORMATS]
 
 
 async def compile_draft(
@@ -74,5 +81,6 @@ __all__ = [
     "compile_draft",
     "render",
     "render_data",
+    "render_final",
     "submission_deadline",
 ]

@@ -67,5 +67,6 @@ def render_pdf(view: ReferatView, html: str | None = None) -> bytes:
     stamp = view.compiled_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # same input, same file
     meta.created = meta.modified = stamp
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
-    assert pdf is not None
+    if pdf is None:  # WeasyPrint returns None only when given a target to write to
+        raise RuntimeError("WeasyPrint wrote no PDF")
     return bytes(pdf)

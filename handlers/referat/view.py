@@ -8,201 +8,45 @@ are plain text; each renderer escapes them for its own format.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from importlib import resources
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date, format_time
 
 from handlers.agenda import date_in_title, is_any_other, round_table_title
 from handlers.i18n import normalise_locale
-from handlers.referat.blocks import Text, one_line, parse_text
-from handlers.referat.deadline import collection_open, group_zone, submission_deadline
+from handlers.referat.blocks import one_line, parse_text
+from handlers.referat.deadline import group_zone
+from handlers.referat.model import (
+    AttendanceView,
+    AttendeeRow,
+    Clock,
+    DraftBoxView,
+    Entry,
+    FollowUpView,
+    ItemView,
+    Labels,
+    ReferatView,
+    RoundTableView,
+    WorkGroupView,
+    load_labels,
+)
+from handlers.referat.people import People, grouped_entries
+from handlers.referat.sections import (
+    attendance,
+    carried,
+    compiled,
+    draft_box,
+    follow_ups,
+    work_groups,
+)
 from storage.models import (
     AgendaItem,
     AgendaKind,
-    AttendanceStatus,
-    FollowUpStatus,
-    Member,
-    Role,
     Submission,
     SubmissionKind,
 )
 from storage.repositories.referat import ReferatData
-
-LOCALES = ("nb", "en")
-Labels = Mapping[str, str]
-
-
-# --- labels and dates ----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=len(LOCALES))
-def load_labels(lang: str) -> dict[str, str]:
-    """The label file for nb or en, from templates/referat (data, editable without code)."""
-    name = f"labels.{normalise_locale(lang, 'nb')}.toml"
-    raw = resources.files("templates").joinpath("referat", name).read_text(encoding="utf-8")
-    return {key: str(value) for key, value in tomllib.loads(raw).items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    """Formats instants the way the group's locale writes them, in the group's time zone."""
-
-    labels: Labels
-    zone: ZoneInfo
-
-    @property
-    def babel_locale(self) -> str:
-        return self.labels["babel_locale"]
-
-    def day(self, value: date | datetime) -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.zone).date()
-        return format_date(value, self.labels["date_pattern"], locale=self.babel_locale)
-
-    def short_day(self, value: date | datetime) -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.zone).date()
-        return format_date(value, self.labels["short_date_pattern"], locale=self.babel_locale)
-
-    def clock_time(self, value: datetime) -> str:
-        return format_time(value.astimezone(self.zone), self.labels["time_pattern"], locale=self.babel_locale)
-
-    def moment(self, value: datetime) -> str:
-        return self.labels["moment"].format(date=self.day(value), time=self.clock_time(value))
-
-    def span(self, start: datetime, end: datetime) -> str:
-        """Like 'tirsdag 20. januar 2026 kl. 10.00–12.00'; both days are named past midnight."""
-        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
-        if local_start.date() == local_end.date():
-            return self.labels["time_span"].format(
-                date=self.day(local_start), start=self.clock_time(local_start), end=self.clock_time(local_end)
-            )
-        return self.labels["time_span_days"].format(
-            date=self.day(local_start),
-            start=self.clock_time(local_start),
-            end_date=self.day(local_end),
-            end=self.clock_time(local_end),
-        )
-
-
-# --- the model -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AttendeeRow:
-    name: str
-    organisation: str  # the org-missing placeholder when the member has not set one
-    note: str | None  # "møteleder", "vara for Kari Nordmann"
-    organisation_missing: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AttendanceView:
-    present: tuple[AttendeeRow, ...]
-    present_placeholder: str | None
-    chair: str | None
-    chair_placeholder: str | None
-    secretariat: tuple[str, ...]
-    secretariat_placeholder: str | None
-    others: tuple[str, ...]
-    excused: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One member's text under one heading: several posts, in posting order."""
-
-    member_id: int
-    heading: str  # "Kari Nordmann, Asker kommune:" or "Innspill fra Kari Nordmann, Asker kommune:"
-    text: Text
-
-
-@dataclass(frozen=True, slots=True)
-class ItemView:
-    number: int
-    heading: str  # "Sak 3. Tittel"
-    anchor: str  # "sak-3"
-    presenter: str | None  # "Kari Nordmann orienterte."
-    fixed: str | None  # "Innkallingen ble godkjent."
-    notes: Text
-    notes_placeholder: str | None
-    decision: Text
-    decision_placeholder: str | None
-    inputs: tuple[Entry, ...]
-    follow_up_ref: str | None
-    is_round_table: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RoundTableView:
-    heading: str
-    anchor: str
-    theme: str | None  # what follows a dash or colon in the item's title
-    question: str | None
-    entries: tuple[Entry, ...]
-    placeholder: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkGroupView:
-    heading: str  # "Gruppe 1 – Tema"
-    responsible: str | None
-    responsible_placeholder: str | None
-    cap: str | None
-    members: tuple[str, ...]  # "Navn (Organisasjon)", in sign-up order
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUpView:
-    number: int
-    text: Text
-    details: str  # "Ansvarlig: Sekretariatet, frist 3. februar 2026, sak 4"
-    done: bool
-    owner_missing: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DraftBoxView:
-    title: str
-    summary: str  # "Har ikke levert ... (3 av 40):" or "Alle har levert ..."
-    missing: tuple[str, ...]
-    deadline: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReferatView:
-    lang: str
-    labels: Labels
-    title: str
-    subtitle: str | None
-    draft_mark: str
-    compiled: str
-    compiled_at: datetime
-    when: str
-    place: str | None
-    papers_url: str | None
-    papers_is_link: bool
-    attendance: AttendanceView
-    agenda: tuple[ItemView, ...]  # order of discussion, without Eventuelt
-    round_table: RoundTableView
-    round_table_in_agenda: bool  # rendered at its agenda item; else after the agenda
-    work_group_intro: tuple[str, ...]
-    work_groups: tuple[WorkGroupView, ...]
-    follow_ups: tuple[FollowUpView, ...]
-    any_other: ItemView | None  # the closing Eventuelt; None when the agenda keeps it in its place
-    next_meeting: str | None
-    closing: str
-    draft_box: DraftBoxView | None
-    filename_stem: str  # referat-<group-slug>-YYYY-MM-DD
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -242,116 +86,6 @@ def _http_url(url: str | None) -> tuple[str | None, bool]:
     if not value:
         return None, False
     return value, value.lower().startswith(("https://", "http://"))
-
-
-class _People:
-    """Display names for members, with the placeholder for a missing organisation."""
-
-    def __init__(self, members: Mapping[int, Member], labels: Labels) -> None:
-        self.members = members
-        self.labels = labels
-        self._cache: dict[int, tuple[str, str, bool]] = {}
-
-    def parts(self, member_id: int) -> tuple[str, str, bool]:
-        """(name, organisation or placeholder, organisation missing)."""
-        cached = self._cache.get(member_id)
-        if cached is not None:
-            return cached
-        member = self.members.get(member_id)
-        name = one_line(member.name) if member else ""
-        org = one_line(member.organisation) if member else ""
-        result = (name or "?", org or self.labels["org_missing"], not org)
-        self._cache[member_id] = result
-        return result
-
-    def name(self, member_id: int | None) -> str:
-        return self.parts(member_id)[0] if member_id is not None else "?"
-
-    def with_org(self, member_id: int) -> str:
-        """The list form of the house style: Navn (Organisasjon)."""
-        name, org, _ = self.parts(member_id)
-        return f"{name} ({org})"
-
-    def comma_org(self, member_id: int) -> str:
-        """The heading form of the round table: Navn, Organisasjon."""
-        name, org, _ = self.parts(member_id)
-        return f"{name}, {org}"
-
-
-def _entries(submissions: Iterable[Submission], people: _People, heading: str) -> tuple[Entry, ...]:
-    """Group posts by member under one heading each; members appear in order of first post."""
-    texts: dict[int, list[str]] = {}
-    for sub in submissions:
-        if sub.text and sub.text.strip():
-            texts.setdefault(sub.member_id, []).append(sub.text)
-    return tuple(
-        Entry(
-            member_id=member_id,
-            heading=heading.format(who=people.comma_org(member_id)),
-            text=tuple(block for post in posts for block in parse_text(post)),
-        )
-        for member_id, posts in texts.items()
-    )
-
-
-# --- building --------------------------------------------------------------------------------
-
-
-def _attendance(data: ReferatData, people: _People, labels: Labels) -> AttendanceView:
-    meeting, members = data.meeting, data.members
-    chair_id = meeting.chair_member_id if meeting.chair_member_id in members else None
-    if chair_id is None:
-        chair_id = next((m.id for m in data.roster if m.role == Role.CHAIR), None)
-
-    status: dict[int, AttendanceStatus] = {}
-    for row in data.attendance:
-        status[row.member_id] = row.status
-    excused_ids = [row.member_id for row in data.attendance if row.status == AttendanceStatus.EXCUSED]
-    attending = [row for row in data.attendance if row.status != AttendanceStatus.EXCUSED]
-
-    rows: list[AttendeeRow] = []
-    chair_rows: list[AttendeeRow] = []
-    others: list[str] = []
-    present_secretariat: list[int] = []
-    for row in attending:
-        member = members.get(row.member_id)
-        if member is None:
-            continue
-        if member.role == Role.SECRETARIAT:
-            present_secretariat.append(member.id)
-            continue
-        name, org, org_missing = people.parts(member.id)
-        notes: list[str] = []
-        if member.id == chair_id:
-            notes.append(labels["chair_mark"])
-        if row.status == AttendanceStatus.SUBSTITUTE and row.substitute_for_member_id in members:
-            notes.append(labels["substitute_for"].format(name=people.name(row.substitute_for_member_id)))
-            if status.get(row.substitute_for_member_id) is None:
-                excused_ids.append(row.substitute_for_member_id)  # type: ignore[arg-type]
-        elif not member.on_roster:
-            others.append(people.with_org(member.id))
-            continue
-        row_view = AttendeeRow(name, org, ", ".join(notes) or None, org_missing)
-        (chair_rows if member.id == chair_id else rows).append(row_view)
-    rows = chair_rows + rows  # the chair opens the list, as in the house style
-
-    chair_text: str | None = None
-    if chair_id is not None and status.get(chair_id) != AttendanceStatus.EXCUSED:
-        chair = members[chair_id]
-        title = one_line(chair.title)
-        chair_text = f"{people.name(chair_id)}, {title}" if title else people.with_org(chair_id)
-
-    secretariat_ids = present_secretariat or [m.id for m in data.roster if m.role == Role.SECRETARIAT]
-    return AttendanceView(
-        present=tuple(rows),
-        present_placeholder=None if rows else labels["attendance_missing"],
-        chair=chair_text,
-        chair_placeholder=None if chair_text else labels["chair_missing"],
-        secretariat=tuple(people.with_org(i) for i in secretariat_ids),
-        secretariat_placeholder=None if secretariat_ids else labels["secretariat_missing"],
-        others=tuple(others),
-        excused=tuple(people.with_org(i) for i in dict.fromkeys(excused_ids) if i in members),
-    )
 
 
 def _approval_text(item: AgendaItem, data: ReferatData, labels: Labels, clock: Clock, lang: str) -> str:
@@ -438,7 +172,7 @@ def _agenda(
     data: ReferatData,
     inputs_by_item: Mapping[int, list[Submission]],
     follow_up_numbers: Mapping[int, list[int]],
-    people: _People,
+    people: People,
     labels: Labels,
     clock: Clock,
     lang: str,
@@ -459,7 +193,7 @@ def _agenda(
     round_theme: str | None = None
     items = list(data.agenda)
     for index, item in enumerate(items):
-        inputs = _entries(inputs_by_item.get(item.id, ()), people, labels["input_from"])
+        inputs = grouped_entries(inputs_by_item.get(item.id, ()), people, labels["input_from"])
         numbers = follow_up_numbers.get(item.id, [])
         if not seen_any_other and is_any_other(one_line(item.title)):
             seen_any_other = True
@@ -484,107 +218,18 @@ def _agenda(
     return agenda, closing, round_item, round_theme
 
 
-def _work_groups(data: ReferatData, people: _People, labels: Labels) -> tuple[WorkGroupView, ...]:
-    signed_up: dict[int, list[int]] = defaultdict(list)
-    for vote in data.votes:
-        if vote.member_id in data.members:
-            signed_up[vote.option_id].append(vote.member_id)
-    groups: list[WorkGroupView] = []
-    for number, option in enumerate(data.options, start=1):
-        responsible: str | None = None
-        if option.responsible_member_id in data.members:
-            responsible = people.name(option.responsible_member_id)
-        elif one_line(option.responsible_text):
-            responsible = one_line(option.responsible_text)
-        groups.append(
-            WorkGroupView(
-                heading=labels["work_group_heading"].format(number=number, label=one_line(option.label)),
-                responsible=responsible,
-                responsible_placeholder=None if responsible else labels["responsible_missing"],
-                cap=labels["cap"].format(cap=option.cap) if option.cap else None,
-                members=tuple(people.with_org(m) for m in dict.fromkeys(signed_up.get(option.id, []))),
-            )
-        )
-    return tuple(groups)
-
-
-def _follow_ups(
-    data: ReferatData, people: _People, labels: Labels, clock: Clock, numbers_by_item: dict[int, int]
-) -> tuple[FollowUpView, ...]:
-    views: list[FollowUpView] = []
-    for number, follow_up in enumerate(data.follow_ups, start=1):
-        owner = ""
-        if follow_up.owner_member_id in data.members:
-            owner = people.name(follow_up.owner_member_id)
-        elif one_line(follow_up.owner_text):
-            owner = one_line(follow_up.owner_text)
-        details = [labels["follow_up_owner"].format(owner=owner or labels["responsible_missing"])]
-        if follow_up.due_date is not None:
-            details.append(labels["follow_up_due"].format(date=clock.short_day(follow_up.due_date)))
-        if follow_up.agenda_item_id in numbers_by_item:
-            details.append(labels["follow_up_item"].format(number=numbers_by_item[follow_up.agenda_item_id]))
-        if follow_up.status == FollowUpStatus.DONE:
-            details.append(labels["follow_up_done"])
-        views.append(
-            FollowUpView(
-                number=number,
-                text=parse_text(follow_up.text),
-                details=", ".join(details),
-                done=follow_up.status == FollowUpStatus.DONE,
-                owner_missing=not owner,
-            )
-        )
-    return tuple(views)
-
-
-def _draft_box(
-    data: ReferatData, people: _People, labels: Labels, clock: Clock, now: datetime
-) -> DraftBoxView | None:
-    """Who still owes a round-table entry, while collection is open; None once it is closed."""
-    meeting, group = data.meeting, data.group
-    if not collection_open(meeting, group, now):
-        return None
-    deadline = submission_deadline(meeting, group)
-    submitted = {
-        s.member_id for s in data.submissions if s.kind in (SubmissionKind.ROUND, SubmissionKind.NOTHING)
-    }
-    away = {a.member_id for a in data.attendance if a.status == AttendanceStatus.EXCUSED}
-    # A member whose substitute came has sent apologies in effect.
-    away |= {
-        a.substitute_for_member_id
-        for a in data.attendance
-        if a.status == AttendanceStatus.SUBSTITUTE and a.substitute_for_member_id is not None
-    }
-    expected = [m for m in data.roster if m.role != Role.SECRETARIAT and m.id not in away]
-    missing = [m for m in expected if m.id not in submitted]
-    days = (deadline.astimezone(clock.zone).date() - now.astimezone(clock.zone).date()).days
-    left = (
-        labels["days_left_0"]
-        if days <= 0
-        else labels["days_left_1"]
-        if days == 1
-        else (labels["days_left_n"].format(n=days))
-    )
-    summary = labels["box_all_in"] if expected else labels["box_no_roster"]
-    if missing:
-        summary = labels["box_missing"].format(count=len(missing), total=len(expected))
-    return DraftBoxView(
-        title=labels["box_title"],
-        summary=summary,
-        missing=tuple(people.with_org(m.id) for m in missing),
-        deadline=labels["box_deadline"].format(when=clock.moment(deadline), left=left),
-    )
-
-
-def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -> ReferatView:
-    """The whole referat draft as data, in the group's (or the requested) language."""
+def build_view(
+    data: ReferatData, *, locale: str | None = None, now: datetime, final: bool = False
+) -> ReferatView:
+    """The whole referat draft as data, in the group's (or the requested) language; `final`
+    makes it the frozen final version (marked so, without the secretariat's box)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     meeting, group = data.meeting, data.group
     lang = normalise_locale(locale, group.locale or "nb")
     labels = load_labels(lang)
     clock = Clock(labels, group_zone(group))
-    people = _People(data.members, labels)
+    people = People(data.members, labels)
 
     numbers_by_item = {item.id: item.number for item in data.agenda}
     follow_up_numbers: dict[int, list[int]] = defaultdict(list)
@@ -607,7 +252,7 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         data, inputs_by_item, follow_up_numbers, people, labels, clock, lang, group_lang
     )
 
-    entries = _entries(rounds, people, labels["entry_heading"])
+    entries = grouped_entries(rounds, people, labels["entry_heading"])
     round_table = RoundTableView(
         heading=round_item.heading if round_item else labels["round_table"],
         anchor=round_item.anchor if round_item else "runde-rundt-bordet",
@@ -630,24 +275,25 @@ def build_view(data: ReferatData, *, locale: str | None = None, now: datetime) -
         labels=labels,
         title=_title(one_line(group.organisation), one_line(group.name), lang, labels),
         subtitle=one_line(meeting.title) or None,
-        draft_mark=labels["draft_mark"],
-        compiled=labels["compiled_at"].format(when=clock.moment(now)),
+        draft_mark=labels["final_mark" if final else "draft_mark"],
+        compiled=compiled(data, labels, clock, now, final),
         compiled_at=now,
         when=clock.span(meeting.starts_at, meeting.ends_at),
         place=one_line(meeting.place) or None,
         papers_url=papers_url,
         papers_is_link=papers_is_link,
-        attendance=_attendance(data, people, labels),
+        attendance=attendance(data, people, labels),
         agenda=tuple(agenda),
         round_table=round_table,
         round_table_in_agenda=round_item is not None,
         work_group_intro=tuple(q for q in (one_line(p.question) for p in data.polls) if q),
-        work_groups=_work_groups(data, people, labels),
-        follow_ups=_follow_ups(data, people, labels, clock, numbers_by_item),
+        work_groups=work_groups(data, people, labels),
+        follow_ups=follow_ups(data, people, labels, clock, numbers_by_item),
+        carried=carried(data, people, labels, clock),
         any_other=any_other,
         next_meeting=next_meeting,
         closing=labels["closing"],
-        draft_box=_draft_box(data, people, labels, clock, now),
+        draft_box=None if final else draft_box(data, people, labels, clock, now, lang),
         filename_stem=f"referat-{slugify(one_line(group.name))}-{local_start:%Y-%m-%d}",
     )
 

@@ -5,8 +5,10 @@ or numbered lists, and docxtpl cannot choose a paragraph style per generated par
 sub-documents (slow, and they lose the template's list styles). So the .docx template holds the
 *styles* (the part a secretariat restyles in Word) and this module writes the body from the
 view-model. The body is written as WordprocessingML text and parsed once, which keeps a 500-member referat
-well under the time budget; all text goes in XML-escaped as plain `w:t` runs, so nothing a
-member writes can become markup.
+well under the time budget; all text goes in XML-escaped as `w:t` runs, so nothing a member
+writes can become markup. Member formatting (bold, italic, strike, code) becomes run properties
+and links become real `w:hyperlink` elements with their own relationship, from the rich-text
+tree (handlers.richtext), never from the characters typed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
-from handlers.referat.blocks import ItemList, Para, Text
-from handlers.referat.view import Entry, ItemView, ReferatView, RoundTableView
+from handlers.referat.blocks import CodeBlock, ItemList, Para, Text
+from handlers.referat.view import Entry, FollowUpView, ItemView, ReferatView, RoundTableView
+from handlers.richtext.model import Code, Inline, Line, Link, Mention, Styled
+from handlers.richtext.model import Text as TextNode
 
 # Styles by name as they appear in the template (Word shows localised names for built-ins).
 STYLE_NAMES = (
@@ -159,6 +163,48 @@ class _Writer:
         """One run holding several lines with hard breaks between them (as the member typed)."""
         return "<w:r>" + "<w:br/>".join(_t(line.replace("\t", " ")) for line in lines) + "</w:r>"
 
+    def inline(
+        self, nodes: Iterable[Inline], fmt: frozenset[str] = frozenset(), *, linked: bool = False
+    ) -> Xml:
+        """Member inline nodes as runs: formatting as run properties, links as w:hyperlink."""
+        out: list[Xml] = []
+        for node in nodes:
+            if isinstance(node, TextNode | Mention):
+                out.append(self._fmt_run(node.text if isinstance(node, TextNode) else node.name, fmt, linked))
+            elif isinstance(node, Code):
+                out.append(self._fmt_run(node.text, fmt | {"code"}, linked))
+            elif isinstance(node, Styled):
+                out.append(self.inline(node.children, fmt | {node.style}, linked=linked))
+            elif isinstance(node, Link):
+                if linked:
+                    out.append(self.inline(node.children, fmt, linked=True))
+                    continue
+                r_id = self.doc.part.relate_to(node.url, RT.HYPERLINK, is_external=True)
+                runs = self.inline(node.children, fmt, linked=True)
+                out.append(f'<w:hyperlink r:id="{_attr(r_id)}">{runs}</w:hyperlink>')
+        return "".join(out)
+
+    def _fmt_run(self, text: str, fmt: frozenset[str], linked: bool) -> Xml:
+        props = ""
+        if linked and "Hyperlink" in self.ids:
+            props += f'<w:rStyle w:val="{self.ids["Hyperlink"]}"/>'
+        if "code" in fmt:
+            props += '<w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/>'
+        if "bold" in fmt:
+            props += "<w:b/>"
+        if "italic" in fmt:
+            props += "<w:i/>"
+        if "strike" in fmt:
+            props += "<w:strike/>"
+        body = _t(text.replace("\t", " ").replace("\n", " "))
+        if not body:
+            return ""
+        return f"<w:r><w:rPr>{props}</w:rPr>{body}</w:r>" if props else f"<w:r>{body}</w:r>"
+
+    def lines(self, lines: Iterable[Line]) -> Xml:
+        """Several lines of inline nodes with hard breaks between them."""
+        return "<w:r><w:br/></w:r>".join(self.inline(line) for line in lines)
+
     def para(self, style: str | None, *runs: Xml, keep_next: bool = False, space_before: int = 0) -> Xml:
         """A paragraph; `space_before` (twentieths of a point) instead of an empty paragraph, which
         a screen reader would announce as "blank"."""
@@ -193,7 +239,11 @@ class _Writer:
     def blocks(self, text: Text) -> None:
         for block in text:
             if isinstance(block, Para):
-                self.p("Normal", self.lines_run(block.lines))
+                self.p("Normal", self.lines(block.lines))
+            elif isinstance(block, CodeBlock):
+                code = self.lines_run(block.text.split("\n"))
+                font = '<w:rPr><w:rFonts w:ascii="Consolas" w:hAnsi="Consolas" w:cs="Consolas"/></w:rPr>'
+                self.p("Normal", code.replace("<w:r>", "<w:r>" + font, 1))
             else:
                 self._list(block, 1)
 
@@ -203,19 +253,19 @@ class _Writer:
         expected = lst.start
         for item in lst.items:
             number = int(item.marker.rstrip(".)")) if item.marker and item.marker[:-1].isdigit() else None
-            if number is not None and depth in self._ordered:
-                # a number out of sequence ("1. … 7. …") starts a new count at what was typed
-                if num_id is None or number != expected:
-                    num_id = self.new_numbered_list(depth, number)
-                expected = number + 1
-                assert num_id is not None
-                self.numbered_para(depth, num_id, self.run(item.text))
+            # a number out of sequence ("1. … 7. …") starts a new count at what was typed
+            current = num_id if number is not None and number == expected else None
+            if number is not None and current is None:
+                current = self.new_numbered_list(depth, number)  # None: no numbered style here
+            if number is not None and current is not None:
+                num_id, expected = current, number + 1
+                self.numbered_para(depth, current, self.inline(item.content))
             elif item.marker:  # a template without numbered list styles: the number as typed
                 style = "Nummerert liste" if depth == 1 else f"Nummerert liste {depth}"
-                self.p(style, self.run(f"{item.marker}\t{item.text}"))
+                self.p(style, self.run(f"{item.marker}\t"), self.inline(item.content))
             else:
                 style = "List Bullet" if depth == 1 else f"List Bullet {depth}"
-                self.p(style, self.run(item.text))
+                self.p(style, self.inline(item.content))
             for child in item.children:
                 self._list(child, level + 1)
 
@@ -330,6 +380,10 @@ def _draft_box(w: _Writer, v: ReferatView) -> None:
     w.text("Sekretariatsboks", box.summary)
     if box.missing:
         w.text("Sekretariatsboks", ", ".join(box.missing))
+    if box.unreachable:
+        w.text("Sekretariatsboks", box.unreachable_title)
+        for person in box.unreachable:
+            w.text("Sekretariatsboks", f"{person.name}: {person.why}")
     w.text("Sekretariatsboks", box.deadline)
 
 
@@ -357,6 +411,25 @@ def _attendance(w: _Writer, v: ReferatView) -> None:
     line(labels["secretariat"], ", ".join(att.secretariat), att.secretariat_placeholder)
     line(labels["others"], ", ".join(att.others), None)
     line(labels["excused"], ", ".join(att.excused), None)
+
+
+def _follow_up_list(w: _Writer, follow_ups: tuple[FollowUpView, ...]) -> None:
+    """Follow-ups as a real numbered list of their own (the meeting's, or those carried)."""
+    numbering = w.new_numbered_list(1, 1) if follow_ups else None
+    for follow_up in follow_ups:
+        # a numbered item "first paragraph (details)"; any further paragraphs or lists follow it
+        first = follow_up.text[0] if follow_up.text else None
+        lead = first if isinstance(first, Para) else None
+        details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
+        item_runs = (
+            w.lines(lead.lines) if lead else "",
+            w.run(f" ({follow_up.details})", style=details_style),
+        )
+        if numbering is not None:
+            w.numbered_para(1, numbering, *item_runs)
+        else:
+            w.p("Nummerert liste", w.run(f"{follow_up.number}.\t"), *item_runs)
+        w.blocks(follow_up.text[1:] if lead else follow_up.text)
 
 
 def _rest(w: _Writer, v: ReferatView) -> None:
@@ -398,23 +471,12 @@ def _rest(w: _Writer, v: ReferatView) -> None:
         w.text("Normal", labels["signed_up_none"])
 
     w.text("Heading 1", labels["follow_ups"])
-    follow_up_list = w.new_numbered_list(1, 1) if v.follow_ups else None
-    for follow_up in v.follow_ups:
-        # a numbered item "first paragraph (details)"; any further paragraphs or lists follow it
-        first = follow_up.text[0] if follow_up.text else None
-        lead = first if isinstance(first, Para) else None
-        details_style = "Plassholder" if follow_up.owner_missing else "Detaljer"
-        item_runs = (
-            w.lines_run(lead.lines) if lead else "",
-            w.run(f" ({follow_up.details})", style=details_style),
-        )
-        if follow_up_list is not None:
-            w.numbered_para(1, follow_up_list, *item_runs)
-        else:
-            w.p("Nummerert liste", w.run(f"{follow_up.number}.\t"), *item_runs)
-        w.blocks(follow_up.text[1:] if lead else follow_up.text)
+    _follow_up_list(w, v.follow_ups)
     if not v.follow_ups:
         w.text("Normal", labels["follow_ups_none"])
+    if v.carried:
+        w.text("Heading 1", labels["carried_follow_ups"])
+        _follow_up_list(w, v.carried)
 
     if v.any_other is not None:
         w.text("Heading 1", v.any_other.heading)

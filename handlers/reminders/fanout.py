@@ -106,6 +106,7 @@ class _Op:
     claim: Claim | None = None
     retry_at: datetime | None = None
     error: str = ""
+    unreachable: bool = False  # a "failed" that found the member on no platform
 
 
 class LogWriter:
@@ -161,9 +162,13 @@ class LogWriter:
     async def sent(self, claim: Claim) -> None:
         await self._queue.submit(_Op("sent", claim=claim))
 
-    async def failed(self, claim: Claim, retry_at: datetime, error: str) -> bool:
-        """Release the claim until `retry_at`; whether this worker still held it."""
-        return bool(await self._queue.submit(_Op("failed", claim=claim, retry_at=retry_at, error=error)))
+    async def failed(
+        self, claim: Claim, retry_at: datetime, error: str, *, unreachable: bool = False
+    ) -> bool:
+        """Release the claim until `retry_at`; whether this worker still held it. `unreachable`:
+        no platform knew the member (stored as such, with `error` as the reason)."""
+        op = _Op("failed", claim=claim, retry_at=retry_at, error=error, unreachable=unreachable)
+        return bool(await self._queue.submit(op))
 
     async def _write(self, session: AsyncSession, ops: list[_Op]) -> list[object]:
         """One transaction: the claims first (in one statement per chunk), then the marks."""
@@ -193,7 +198,12 @@ class LogWriter:
             elif op.kind == "failed" and op.claim is not None and op.retry_at is not None:
                 results.append(
                     await repo.mark_failed(
-                        session, op.claim, worker=self._worker, retry_at=op.retry_at, error=op.error
+                        session,
+                        op.claim,
+                        worker=self._worker,
+                        retry_at=op.retry_at,
+                        error=op.error,
+                        state=repo.ReminderState.UNREACHABLE if op.unreachable else repo.ReminderState.FAILED,
                     )
                 )
             else:

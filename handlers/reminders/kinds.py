@@ -16,6 +16,8 @@ CHANNEL_SUMMARY_3D = "channel-summary-3d"
 CHANNEL_SUMMARY_1D = "channel-summary-1d"
 SECRETARIAT_CLOSED = "secretariat-closed"
 INPUT_BEFORE_MEETING = "input-before-meeting"
+# Before a meeting, to each owner of follow-ups still open from the group's earlier meetings.
+FOLLOW_UPS_OPEN = "follow-ups-open"
 
 
 def deadline_kind(offset_days: int) -> str:

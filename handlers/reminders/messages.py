@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from handlers.i18n import (
     Raw,
     format_deadline,
     format_meeting_day,
+    format_short_date,
     join_names,
     normalise_locale,
     resolve_locale,
@@ -218,6 +219,32 @@ def input_before_meeting(
         meeting=_meeting(facts, lc),
         items=[{"number": i.number, "title": i.title} for i in items],
         first_number=items[0].number if items else 1,
+    )
+    return Reply(text=text, ephemeral=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpItem:
+    number: int
+    text: str
+    due: date | None
+
+
+def follow_ups_open(
+    facts: MeetingFacts, first_name: str, items: Sequence[FollowUpItem], locale: str
+) -> Reply:
+    """Before the meeting: the follow-ups from earlier meetings this member still owns."""
+    lc = lang(locale)
+    text = rt(
+        lc,
+        "follow_ups.text",
+        name=first_name,
+        group=facts.group_name,
+        meeting=_meeting(facts, lc),
+        items=[
+            {"number": i.number, "text": i.text, "due": format_short_date(i.due, lc) if i.due else None}
+            for i in items
+        ],
     )
     return Reply(text=text, ephemeral=False)
 

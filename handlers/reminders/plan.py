@@ -23,7 +23,13 @@ from functools import partial
 from handlers.events import ChannelTarget, DirectTarget, Reply
 from handlers.referat.deadline import submission_deadline
 from handlers.reminders import kinds, messages
-from handlers.reminders.report import Outcome, PassOptions, PlannedReminder
+from handlers.reminders.report import (
+    NO_EMAIL,
+    Outcome,
+    PassOptions,
+    PlannedReminder,
+    parse_unreachable,
+)
 from handlers.reminders.schedule import (
     ReminderRule,
     ScheduledReminder,
@@ -50,6 +56,8 @@ class Job:
     direct: DirectTarget | None = None
     channel: ChannelTarget | None = None
     thread_ref: str | None = None
+    # Where to try next when `direct`'s platform has no such user (one platform at a time).
+    fallbacks: tuple[DirectTarget, ...] = ()
 
 
 @dataclass(slots=True)
@@ -102,10 +110,11 @@ class Due:
     missed: tuple[ScheduledReminder, ...]  # earlier ones that passed unsent: logged as skipped
     input_due: bool
     closing_due: bool
+    follow_ups_due: bool = False  # owners of follow-ups open from earlier meetings
 
     @property
     def anything(self) -> bool:
-        return self.deadline_due is not None or self.input_due or self.closing_due
+        return self.deadline_due is not None or self.input_due or self.closing_due or self.follow_ups_due
 
     def kinds(self) -> set[str]:
         """The log kinds the plan reads."""
@@ -117,6 +126,8 @@ class Due:
             relevant.add(kinds.SECRETARIAT_CLOSED)
         if self.input_due:
             relevant.add(kinds.INPUT_BEFORE_MEETING)
+        if self.follow_ups_due:
+            relevant.add(kinds.FOLLOW_UPS_OPEN)
         return relevant
 
 
@@ -139,6 +150,9 @@ def due_now(mg: MeetingGroup, now: datetime) -> Due:
         tuple(due.missed) if due is not None else (),
         input_due,
         close_notice_due(deadline, now),
+        # The working day before the meeting, like the input reminder (even with collection
+        # closed: a follow-up is owed to the meeting, not to the round).
+        input_reminder_due(meeting.starts_at, rule, now),
     )
 
 
@@ -149,6 +163,8 @@ class MeetingRows:
     members: list[MemberStatus]
     entries: dict[LogKey, LogEntry]
     given: set[tuple[int, int]]  # (member id, agenda item id) with written input
+    # owner member id → follow-ups open from earlier meetings (loaded when follow_ups_due)
+    follow_ups: dict[int, list[repo.OpenFollowUp]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,40 +181,89 @@ class _Roll:
         return cls(members, expected, [m for m in expected if not m.submitted])
 
 
+def unlinked_platforms(due: Due, rows: MeetingRows) -> list[tuple[str, str]]:
+    """The group's (platform, workspace) pairs on which a member about to be reminded for the
+    first time is known only by e-mail: there a platform directory (Teams' member lists) is worth
+    reading before the pass, so the member is reached by identity rather than looked up."""
+    kinds_due = due.kinds()
+    tried = {key.member_id for key in rows.entries if key.kind in kinds_due}
+    waiting = [
+        m for m in _Roll.of(rows.members).missing if m.email and not m.muted and m.member_id not in tried
+    ]
+    wanted: list[tuple[str, str]] = []
+    for binding in due.mg.bindings:
+        where = (str(binding.platform), binding.workspace_id)
+        if where in wanted:
+            continue
+        if any(
+            not any((i.platform, i.workspace_id) == where for i in member.identities) for member in waiting
+        ):
+            wanted.append(where)
+    return wanted
+
+
 # ---------------------------------------------------------------------------------------------
 # Where
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where to try a member, in order: one platform at a time. The first target that knows the
+    member gets the message; a "no such user" (handlers.ports.NotFound) moves on to the next."""
+
+    targets: tuple[DirectTarget, ...]
+    problem: str = ""  # English, for logs: why the member cannot be tried ("" when they can)
+    code: str = ""  # Outcome.code of that reason
+    about: str = ""
+
+
+def direct_route(
+    available: Callable[[str], bool], member: MemberStatus, bindings: Sequence[ChannelBinding]
+) -> Route:
+    """The platforms to try a member on, in order.
+
+    First the chat identities the member is known by, in the order of the group's bindings (the
+    bot surely is installed where the group's channels live), then any other identity; then the
+    roster e-mail on each platform the group is bound to that has no identity for them yet, again
+    in the order of the bindings, which the messenger looks up (Slack users.lookupByEmail, Teams
+    the member lists of the tenant's teams). Platforms without a configured messenger are passed
+    over; if nothing else is left the first target is still returned, with the reason, so the
+    dry run can show it.
+    """
+    bound = list(dict.fromkeys((str(b.platform), b.workspace_id) for b in bindings))
+    candidates: dict[tuple[str, str], DirectTarget] = {}
+    for platform, workspace in bound:
+        for ident in member.identities:
+            if ident.platform == platform and ident.workspace_id == workspace:
+                candidates.setdefault(
+                    (platform, workspace), DirectTarget(platform, workspace, ident.user_id, member.email)
+                )
+    for ident in member.identities:
+        candidates.setdefault(
+            (ident.platform, ident.workspace_id),
+            DirectTarget(ident.platform, ident.workspace_id, ident.user_id, member.email),
+        )
+    if member.email:
+        for platform, workspace in bound:
+            candidates.setdefault((platform, workspace), DirectTarget(platform, workspace, "", member.email))
+    everything = tuple(candidates.values())
+    usable = tuple(t for t in everything if available(t.platform))
+    if usable:
+        return Route(usable)
+    if everything:
+        first = everything[0]
+        return Route((first,), f"{first.platform} is not configured", "not_configured", first.platform)
+    if not member.email:
+        return Route((), "no e-mail on the roster", NO_EMAIL)
+    return Route((), "the group has no channel on any platform", "no_channel")
 
 
 def direct_target(
     available: Callable[[str], bool], member: MemberStatus, bindings: Sequence[ChannelBinding]
 ) -> tuple[DirectTarget | None, str]:
-    """Where to reach a member, and "" or why not.
-
-    Preference: an identity in a workspace the group's channels live in (the bot surely is
-    installed there), then any identity, then the roster e-mail on the platform of the group's
-    channel, which the messenger looks up (Slack users.lookupByEmail, Teams the team's member
-    list). Platforms without a configured messenger are passed over; if nothing else is left the
-    target is still returned, with the reason, so the dry run can show it.
-    """
-    bound = [(str(b.platform), b.workspace_id) for b in bindings]
-    candidates = [
-        DirectTarget(ident.platform, ident.workspace_id, ident.user_id, member.email)
-        for platform, workspace in bound
-        for ident in member.identities
-        if ident.platform == platform and ident.workspace_id == workspace
-    ]
-    candidates += [
-        DirectTarget(ident.platform, ident.workspace_id, ident.user_id, member.email)
-        for ident in member.identities
-    ]
-    if member.email:
-        candidates += [DirectTarget(platform, workspace, "", member.email) for platform, workspace in bound]
-    for target in candidates:
-        if available(target.platform):
-            return target, ""
-    if candidates:
-        return candidates[0], f"{candidates[0].platform} is not configured"
-    return None, "no chat identity and no e-mail"
+    """The first place to try a member (see `direct_route`), and "" or why it cannot be tried."""
+    route = direct_route(available, member, bindings)
+    return (route.targets[0] if route.targets else None), route.problem
 
 
 def _address(target: DirectTarget | None) -> str:
@@ -220,7 +285,7 @@ def _skippable(entry: LogEntry | None, lease_now: datetime, options: PassOptions
     """A missed reminder is recorded as skipped unless it went out, was skipped, or is in flight."""
     if entry is None:
         return True
-    if entry.state == repo.ReminderState.FAILED:
+    if entry.state in (repo.ReminderState.FAILED, repo.ReminderState.UNREACHABLE):
         return True
     return entry.state == repo.ReminderState.CLAIMED and entry.claimed_at < lease_now - options.claim_timeout
 
@@ -280,8 +345,14 @@ class Planner:
         key = LogKey(mg.meeting.id, member.member_id, kind)
         entry = entries.get(key)
         if not _claimable(entry, self.lease_now, self.options):
+            if entry is not None and entry.state == repo.ReminderState.UNREACHABLE:
+                # Found nowhere by an earlier pass, not yet due for another look: still shown.
+                code, about = parse_unreachable(entry.error)
+                planned = self._planned(mg, kind, member.member_id, member.name, None, "", locale, due_at)
+                self.plan.unreachable.append(Outcome(planned, entry.error or "", code=code, about=about))
             return
-        target, problem = direct_target(self.env.available, member, mg.bindings)
+        route = direct_route(self.env.available, member, mg.bindings)
+        target = route.targets[0] if route.targets else None
         platform = target.platform if target else None
         planned = self._planned(
             mg, kind, member.member_id, member.name, platform, _address(target), locale, due_at
@@ -289,12 +360,21 @@ class Planner:
         if member.member_id in self.plan.direct_members:
             self.plan.deferred.append(planned)
             return
-        if target is None or problem:
-            code = "no_address" if target is None else "not_configured"
-            self.plan.unreachable.append(Outcome(planned, problem, code=code, about=platform or ""))
+        if target is None or route.problem:
+            about = route.about if route.code != NO_EMAIL else ""
+            self.plan.unreachable.append(Outcome(planned, route.problem, code=route.code, about=about))
             return
         self.plan.direct_members.add(member.member_id)
-        self.plan.jobs.append(Job(planned, key, entry.id if entry else None, reply, direct=target))
+        self.plan.jobs.append(
+            Job(
+                planned,
+                key,
+                entry.id if entry else None,
+                reply,
+                direct=target,
+                fallbacks=route.targets[1:],
+            )
+        )
 
     def channel(
         self,
@@ -360,6 +440,28 @@ class Planner:
             self._closing(mg, facts, roll, due.deadline, rows.entries)
         if due.input_due:
             self._input(mg, due.rule, facts, roll, rows)
+        if due.follow_ups_due and rows.follow_ups:
+            self._follow_ups(mg, due.rule, facts, roll, rows)
+
+    def _follow_ups(
+        self,
+        mg: MeetingGroup,
+        rule: ReminderRule,
+        facts: messages.MeetingFacts,
+        roll: _Roll,
+        rows: MeetingRows,
+    ) -> None:
+        """Before the meeting, one reminder to each owner of follow-ups still open from the
+        group's earlier meetings (on the roster or not; secretariat too: they own work as well)."""
+        at = input_reminder_at(mg.meeting.starts_at, rule) or mg.meeting.starts_at
+        for member in roll.members:
+            owned = rows.follow_ups.get(member.member_id)
+            if not owned or member.muted:
+                continue
+            locale = self._member_locale(member, mg)
+            items = [messages.FollowUpItem(f.id, f.text, f.due_date) for f in owned]
+            reply = partial(messages.follow_ups_open, facts, member.first_name or member.name, items, locale)
+            self.direct(mg, member, kinds.FOLLOW_UPS_OPEN, at, rows.entries, reply, locale)
 
     def _deadline_members(
         self,

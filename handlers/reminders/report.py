@@ -19,7 +19,7 @@ class PassOptions:
     # several) releases the claim, and a later pass retries after the pause.
     max_wait_in_pass: float = 30.0
     max_tries_in_pass: int = 6
-    permanent_retry: timedelta = timedelta(hours=6)  # e.g. no Slack user with that e-mail (yet)
+    permanent_retry: timedelta = timedelta(hours=6)  # e.g. a refused send, or nobody with that e-mail (yet)
     transient_retry: timedelta = timedelta(0)  # next pass
     # Known send rates per platform (messages per second, e.g. {"slack": 50.0}), to pace rather
     # than provoke 429s; paced at RATE_HEADROOM of it (send.py). Without one, sends go as fast as
@@ -49,9 +49,28 @@ class Outcome:
     detail: str = ""  # message ref, error, or why skipped (English, for logs and the log table)
     attempts: int = 0
     # Why, as a code the CLI can put in the user's language: "replaced_by" (then `about` is the
-    # later kind), "not_configured" (`about` is the platform), "no_address".
+    # later kind), "not_configured" (`about` is the platform), "no_email" (no e-mail on the roster
+    # and no chat identity), "not_found" (`about`: the platforms tried, comma-separated).
     code: str = ""
     about: str = ""
+
+
+# Why a member is unreachable, as stored in the reminder log's `error` of an `unreachable` row and
+# read back by the next pass and the draft's box for the secretariat: "<code>:<about>".
+NOT_FOUND = "not_found"
+NO_EMAIL = "no_email"
+
+
+def unreachable_reason(code: str, about: str = "") -> str:
+    return f"{code}:{about}"
+
+
+def parse_unreachable(reason: str | None) -> tuple[str, str]:
+    """(code, about) of a stored reason; an unknown text reads as "not found", about nothing."""
+    code, _, about = (reason or "").partition(":")
+    if code in (NOT_FOUND, NO_EMAIL):
+        return code, about.strip()
+    return NOT_FOUND, ""
 
 
 @dataclass

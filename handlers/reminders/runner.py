@@ -6,6 +6,8 @@ One pass (run by the scheduler every few minutes, or by `referent remind`):
    group's settings which reminder is due at `now` (see schedule.py); only then load, here, the
    group's members with their submitted / forfall / muted flags and chat identities in one query,
    and the meeting's reminder log in another. At most one direct message per member per pass.
+   When members about to be reminded are known only by e-mail on a platform that can list its
+   users (Teams), its member lists are read first and those members linked.
 2. **Skip** what was missed: an earlier reminder whose time passed unsent (the bot was down) is
    logged as skipped, so the member gets the later one only.
 3. **Send** (send.py), bounded by a worker pool, each reminder as: claim in the log → wait for
@@ -25,7 +27,17 @@ import uuid
 from datetime import datetime, timedelta
 
 from handlers.context import HandlerContext
-from handlers.reminders.plan import Due, Job, MeetingRows, PlanEnv, Planner, Skip, due_now
+from handlers.ports import Directory
+from handlers.reminders.plan import (
+    Due,
+    Job,
+    MeetingRows,
+    PlanEnv,
+    Planner,
+    Skip,
+    due_now,
+    unlinked_platforms,
+)
 from handlers.reminders.report import Outcome, PassOptions, PassReport, PlannedReminder
 from handlers.reminders.send import Sender, write_skips
 from storage.models import Meeting
@@ -75,22 +87,58 @@ async def _rows(ctx: HandlerContext, due: Due) -> MeetingRows:
             if due.input_due
             else set()
         )
-    return MeetingRows(members, entries, given)
+        follow_ups = await repo.open_follow_ups_before(session, meeting) if due.follow_ups_due else {}
+    return MeetingRows(members, entries, given, follow_ups)
+
+
+async def _read_directories(
+    ctx: HandlerContext, due: Due, rows: MeetingRows, read: set[tuple[str, str]]
+) -> int:
+    """Before members known only by e-mail are reminded, let each platform that can list its
+    users (handlers.ports.Directory: Teams) link them; once per platform and workspace a pass.
+    Returns how many members were newly linked. A directory that fails is logged and passed over:
+    the messenger still looks the member up by e-mail when sending."""
+    messengers = ctx.messengers
+    if messengers is None:
+        return 0
+    directories: dict[str, Directory] = {}
+    for binding in due.mg.bindings:
+        messenger: object = messengers.for_platform(str(binding.platform))
+        if isinstance(messenger, Directory):
+            directories[str(binding.platform)] = messenger
+    if not directories:  # e.g. a Slack-only group: nothing to read, nothing to check
+        return 0
+    linked = 0
+    for platform, workspace in unlinked_platforms(due, rows):
+        directory = directories.get(platform)
+        if directory is None or (platform, workspace) in read:
+            continue
+        read.add((platform, workspace))
+        try:
+            linked += await directory.sync_members(workspace)
+        except Exception as exc:
+            log.warning("reading the %s member lists of %s failed: %s", platform, workspace, exc)
+    return linked
 
 
 async def plan_pass(
-    ctx: HandlerContext, now: datetime, options: PassOptions | None = None
+    ctx: HandlerContext, now: datetime, options: PassOptions | None = None, *, read_directories: bool = False
 ) -> tuple[list[Job], list[Skip], list[Outcome], list[PlannedReminder]]:
-    """Everything due at `now`: jobs, skips, unreachable and deferred. Reads only; loads a
-    meeting's rows only when something is due for it."""
+    """Everything due at `now`: jobs, skips, unreachable and deferred. Loads a meeting's rows
+    only when something is due for it. With `read_directories` (a real pass, not a dry run), it
+    first lets platform directories link members known only by e-mail, which writes identities."""
     options = options or PassOptions()
     planner = Planner(_env(ctx), ctx.now(), options)
     async with ctx.db.session() as session:
         meetings = await repo.reminder_meetings(session, now - LOOKBACK)
+    read: set[tuple[str, str]] = set()
     for mg in meetings:
         due = due_now(mg, now)
         if due.anything:
-            planner.meeting(due, await _rows(ctx, due))
+            rows = await _rows(ctx, due)
+            if read_directories and await _read_directories(ctx, due, rows, read):
+                rows = await _rows(ctx, due)
+            planner.meeting(due, rows)
     plan = planner.plan
     return plan.jobs, plan.skips, plan.unreachable, plan.deferred
 
@@ -114,7 +162,7 @@ async def run_reminder_pass(
     moment = now or ctx.now()
     worker = worker_id or default_worker_id()
     report = PassReport(now=moment, worker_id=worker, dry_run=dry_run)
-    jobs, skips, unreachable, deferred = await plan_pass(ctx, moment, options)
+    jobs, skips, unreachable, deferred = await plan_pass(ctx, moment, options, read_directories=not dry_run)
     report.planned = [j.planned for j in jobs]
     report.unreachable = unreachable
     report.deferred = deferred

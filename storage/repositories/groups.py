@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import ChannelBinding, Group, Meeting, Platform
+from storage.models import ChannelBinding, Group, Meeting, PendingJoin, Platform
 
 
 class ChannelAlreadyBound(Exception):
@@ -24,22 +24,60 @@ async def get_group(session: AsyncSession, group_id: int) -> Group | None:
     return await session.get(Group, group_id)
 
 
-async def group_by_name(session: AsyncSession, name: str) -> Group | None:
-    """Case-insensitive, so `oppsett næring` finds the group imported as "Næring"."""
-    name = name.strip()
-    exact = (await session.execute(select(Group).where(Group.name == name))).scalar_one_or_none()
-    if exact is not None:
-        return exact
-    rows = (await session.execute(select(Group).where(func.lower(Group.name) == name.lower()))).scalars()
-    found = list(rows)
-    if len(found) == 1:
-        return found[0]
-    # SQLite's lower() only folds ASCII: compare in Python for names with æ, ø, å.
-    wanted = name.casefold()
-    for group in (await session.execute(select(Group))).scalars():
-        if group.name.casefold() == wanted:
-            return group
-    return None
+class AmbiguousGroupName(LookupError):
+    """Several groups (in different workspaces or tenants) have this name; `candidates` says
+    which, for the operator to name one exactly."""
+
+    def __init__(self, name: str, candidates: Sequence[Group]) -> None:
+        super().__init__(f"{len(candidates)} groups are named {name!r}")
+        self.name = name
+        self.candidates = list(candidates)
+
+
+def _same_name(group: Group, wanted: str) -> bool:
+    # Compared in Python: SQLite's lower() only folds ASCII (æ, ø, å).
+    return group.name.casefold() == wanted
+
+
+async def groups_named(
+    session: AsyncSession, name: str, *, platform: str | None = None, workspace: str | None = None
+) -> list[Group]:
+    """Groups with this name (ignoring case), optionally only those homed in one workspace."""
+    wanted = name.strip().casefold()
+    stmt = select(Group).order_by(Group.id)
+    if platform is not None:
+        stmt = stmt.where(Group.home_platform == Platform(platform))
+    if workspace is not None:
+        stmt = stmt.where(Group.home_workspace == workspace)
+    return [g for g in (await session.execute(stmt)).scalars() if _same_name(g, wanted)]
+
+
+async def group_by_name(
+    session: AsyncSession, name: str, *, platform: str | None = None, workspace: str | None = None
+) -> Group | None:
+    """Case-insensitive, so `oppsett næring` finds the group imported as "Næring". Raises
+    AmbiguousGroupName when several groups (in different homes) match and no home is given."""
+    found = await groups_named(session, name, platform=platform, workspace=workspace)
+    exact = [g for g in found if g.name == name.strip()]
+    if len(found) > 1 and len(exact) == 1 and platform is not None:
+        return exact[0]
+    if len(found) > 1:
+        raise AmbiguousGroupName(name, found)
+    return found[0] if found else None
+
+
+async def visible_group_by_name(
+    session: AsyncSession, name: str, platform: str, workspace_id: str
+) -> Group | None:
+    """The group of this name as seen from one workspace/tenant: one made here, else one with a
+    channel bound here (joined with its secretariat's approval). Never a group only elsewhere:
+    what `oppsett` answers must not say whether such a group exists."""
+    home = await groups_named(session, name, platform=platform, workspace=workspace_id)
+    if home:
+        return home[0]
+    bound = await groups_bound_in_workspace(session, platform, workspace_id)
+    wanted = name.strip().casefold()
+    return next((g for g in bound if _same_name(g, wanted)), None)
 
 
 async def get_or_create_group(
@@ -49,12 +87,20 @@ async def get_or_create_group(
     organisation: str | None = None,
     locale: str | None = None,
     timezone: str | None = None,
+    home_platform: str = Platform.CLI.value,
+    home_workspace: str = "",
 ) -> tuple[Group, bool]:
-    """The group with this name, or a new one; the flag says whether it was created."""
-    group = await group_by_name(session, name)
-    if group is not None:
-        return group, False
-    group = Group(name=name.strip(), organisation=organisation or "")
+    """The group with this name in this home (by default the command line's), or a new one
+    there; the flag says whether it was created."""
+    found = await groups_named(session, name, platform=home_platform, workspace=home_workspace)
+    if found:
+        return found[0], False
+    group = Group(
+        name=name.strip(),
+        organisation=organisation or "",
+        home_platform=Platform(home_platform),
+        home_workspace=home_workspace,
+    )
     if locale:
         group.locale = locale
     if timezone:
@@ -145,3 +191,40 @@ async def latest_meeting_start(session: AsyncSession, group_ids: Sequence[int]) 
         .group_by(Meeting.group_id)
     )
     return {gid: start for gid, start in (await session.execute(stmt)).all()}
+
+
+async def add_pending_join(
+    session: AsyncSession,
+    group: Group,
+    platform: str,
+    workspace_id: str,
+    channel_id: str,
+    user_id: str,
+    user_name: str = "",
+) -> tuple[PendingJoin, bool]:
+    """A channel's request to join a group (one per channel and group); the flag says whether
+    it is new."""
+    stmt = select(PendingJoin).where(
+        PendingJoin.group_id == group.id,
+        PendingJoin.platform == Platform(platform),
+        PendingJoin.workspace_id == workspace_id,
+        PendingJoin.channel_id == channel_id,
+    )
+    existing = (await session.execute(stmt)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    pending = PendingJoin(
+        group_id=group.id,
+        platform=Platform(platform),
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        requested_by=user_id,
+        requested_by_name=user_name[:300],
+    )
+    session.add(pending)
+    await session.flush()
+    return pending, True
+
+
+async def get_pending_join(session: AsyncSession, pending_id: int) -> PendingJoin | None:
+    return await session.get(PendingJoin, pending_id)

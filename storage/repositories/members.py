@@ -92,6 +92,51 @@ async def by_email(session: AsyncSession, group_id: int, email: str | None) -> M
     return (await session.execute(stmt)).scalars().first()
 
 
+async def unlinked_by_email(
+    session: AsyncSession, group_ids: Sequence[int], platform: str, emails: Sequence[str]
+) -> list[Member]:
+    """Roster members of these groups whose e-mail is one of `emails` (lower-case) and who have
+    no identity on this platform yet: the ones a platform's member list can link."""
+    if not group_ids or not emails:
+        return []
+    linked = select(PlatformIdentity.member_id).where(PlatformIdentity.platform == Platform(platform))
+    found: list[Member] = []
+    wanted = sorted(set(emails))
+    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+        stmt = (
+            select(Member)
+            .where(
+                Member.group_id.in_(group_ids),
+                Member.on_roster.is_(True),
+                func.lower(Member.email).in_(wanted[start : start + 500]),
+                Member.id.not_in(linked),
+            )
+            .order_by(Member.id)
+        )
+        found.extend((await session.execute(stmt)).scalars())
+    return found
+
+
+async def has_identity(session: AsyncSession, member_id: int, platform: str) -> bool:
+    """Whether the member is already linked to a chat identity on this platform."""
+    stmt = select(PlatformIdentity.id).where(
+        PlatformIdentity.member_id == member_id, PlatformIdentity.platform == Platform(platform)
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def by_email_to_link(
+    session: AsyncSession, group_id: int, platform: str, email: str | None
+) -> Member | None:
+    """The member this e-mail may link a new chat identity to: one not yet linked on this
+    platform. An existing link is never overwritten by an e-mail match (the secretariat's
+    `koble` does that, on purpose)."""
+    member = await by_email(session, group_id, email)
+    if member is None or await has_identity(session, member.id, platform):
+        return None
+    return member
+
+
 async def memberships(
     session: AsyncSession,
     group_ids: Sequence[int],
@@ -100,12 +145,14 @@ async def memberships(
     user_id: str,
     email: str | None,
 ) -> list[Member]:
-    """Members (one per group at most) that this chat user is, by identity first, then e-mail."""
+    """Members (one per group at most) that this chat user is, by identity first, then e-mail
+    (only a member not linked on this platform yet; the caller passes no e-mail for an external
+    user)."""
     found: dict[int, Member] = {}
     for group_id in group_ids:
         member = await by_identity(session, group_id, platform, workspace_id, user_id)
         if member is None:
-            member = await by_email(session, group_id, email)
+            member = await by_email_to_link(session, group_id, platform, email)
         if member is not None:
             found[group_id] = member
     return list(found.values())
@@ -140,6 +187,22 @@ async def link_identity(
             identity.display_name = display_name
     await session.flush()
     return identity
+
+
+async def unlink_user(
+    session: AsyncSession, group_id: int, platform: str, workspace_id: str, user_id: str, *, keep: int
+) -> None:
+    """Remove this chat user's link to any member of the group other than `keep`."""
+    in_group = select(Member.id).where(Member.group_id == group_id)
+    await session.execute(
+        delete(PlatformIdentity).where(
+            PlatformIdentity.platform == Platform(platform),
+            PlatformIdentity.workspace_id == workspace_id,
+            PlatformIdentity.user_id == user_id,
+            PlatformIdentity.member_id != keep,
+            PlatformIdentity.member_id.in_(in_group),
+        )
+    )
 
 
 async def touch_identity(

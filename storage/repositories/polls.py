@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Poll, PollOption, Vote
@@ -99,7 +99,49 @@ async def latest_poll(session: AsyncSession, group_id: int, *, work_groups: bool
 
 
 def is_closed(poll: Poll, now: datetime) -> bool:
-    return poll.closes_at is not None and now >= poll.closes_at
+    """Closed by hand (`grupper lukk`), or its closing time has passed."""
+    return poll.closed_at is not None or (poll.closes_at is not None and now >= poll.closes_at)
+
+
+async def close_poll(session: AsyncSession, poll_id: int, now: datetime) -> bool:
+    """Mark the poll closed; True only for the one caller (of any replica) that closed it.
+
+    A conditional UPDATE … WHERE closed_at IS NULL: two replicas racing both run it, the database
+    lets exactly one of them change the row, so the closing is announced once."""
+    result = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.closed_at.is_(None))
+        .values(closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    closed = int(getattr(result, "rowcount", 0) or 0) == 1
+    if closed:
+        poll = await session.get(Poll, poll_id)
+        if poll is not None:
+            await session.refresh(poll)
+    return closed
+
+
+async def due_to_close(session: AsyncSession, now: datetime) -> list[int]:
+    """Polls whose closing time has come and that nobody has marked closed yet."""
+    stmt = (
+        select(Poll.id)
+        .where(Poll.closed_at.is_(None), Poll.closes_at.is_not(None), Poll.closes_at <= now)
+        .order_by(Poll.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def sign_ups(session: AsyncSession, poll_id: int) -> list[tuple[PollOption, Member, datetime]]:
+    """(option, member, when) for every vote, by option order then sign-up order (for export)."""
+    stmt = (
+        select(PollOption, Member, Vote.created_at)
+        .join(Vote, Vote.option_id == PollOption.id)
+        .join(Member, Member.id == Vote.member_id)
+        .where(PollOption.poll_id == poll_id)
+        .order_by(PollOption.position, PollOption.id, Vote.created_at, Vote.id)
+    )
+    return [(o, m, at) for o, m, at in (await session.execute(stmt)).all()]
 
 
 async def votes_by_option(session: AsyncSession, poll_id: int) -> dict[int, list[Member]]:

@@ -9,25 +9,30 @@ lazy-load them once it is closed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     AgendaItem,
     Attendance,
     FollowUp,
+    FollowUpStatus,
     Group,
     Meeting,
     Member,
+    PlatformIdentity,
     Poll,
     PollOption,
+    ReferatFinal,
     Submission,
     Vote,
 )
-from storage.repositories.groups import group_by_name
+from storage.repositories.groups import groups_named
+from storage.repositories.reminders import unreachable_members
 from storage.zones import zone_or_default
 
 _T = TypeVar("_T")
@@ -49,6 +54,14 @@ class ReferatData:
     members: dict[int, Member] = field(default_factory=dict)  # every member of the group, by id
     previous_meeting: Meeting | None = None
     next_meeting: Meeting | None = None
+    # Follow-ups of the group's earlier meetings still open at this meeting (or closed in it),
+    # each with the meeting it came from, oldest first.
+    carried: tuple[tuple[FollowUp, Meeting], ...] = ()
+    final_frozen_at: datetime | None = None  # when `referat endelig` froze this meeting's referat
+    # Members the meeting's reminders found on no platform: member id → the reason the reminder
+    # log recorded (handlers/reminders/report.py's "<code>:<about>").
+    unreachable: dict[int, str] = field(default_factory=dict)
+    linked: frozenset[int] = frozenset()  # members with a chat identity on some platform
 
     @property
     def roster(self) -> list[Member]:
@@ -99,16 +112,26 @@ async def _work_group_polls(
 
 
 async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | None:
-    """Everything the draft shows, or None when the meeting does not exist (about ten queries,
+    """Everything the draft shows, or None when the meeting does not exist (about a dozen queries,
     however many members, posts and votes there are)."""
+    frozen = (
+        select(func.min(ReferatFinal.frozen_at))
+        .where(ReferatFinal.meeting_id == Meeting.id)
+        .correlate(Meeting)
+        .scalar_subquery()
+    )
     row = (
         await session.execute(
-            select(Meeting, Group).join(Group, Group.id == Meeting.group_id).where(Meeting.id == meeting_id)
+            select(Meeting, Group, frozen)
+            .join(Group, Group.id == Meeting.group_id)
+            .where(Meeting.id == meeting_id)
         )
     ).first()
     if row is None:
         return None
-    meeting, group = row
+    meeting, group, frozen_at = row
+    if frozen_at is not None and frozen_at.tzinfo is None:  # SQLite keeps no zone in an aggregate
+        frozen_at = frozen_at.replace(tzinfo=UTC)
 
     agenda_t = await _all(
         session,
@@ -116,7 +139,15 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
         .where(AgendaItem.meeting_id == meeting.id)
         .order_by(AgendaItem.position, AgendaItem.id),
     )
-    members_t = await _all(session, select(Member).where(Member.group_id == group.id).order_by(Member.id))
+    # With each member, whether a chat identity links them (for the unreachable in the draft box).
+    has_identity = exists().where(PlatformIdentity.member_id == Member.id)
+    member_rows = (
+        await session.execute(
+            select(Member, has_identity).where(Member.group_id == group.id).order_by(Member.id)
+        )
+    ).all()
+    members_t = tuple(member for member, _ in member_rows)
+    linked = frozenset(member.id for member, identified in member_rows if identified)
     submissions_t = await _all(
         session,
         select(Submission)
@@ -132,6 +163,7 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
     )
 
     previous, following = await _neighbours(session, meeting)
+    carried = await carried_follow_ups(session, meeting)
     polls = await _work_group_polls(session, meeting, previous, following)
     options: tuple[PollOption, ...] = ()
     votes: tuple[Vote, ...] = ()
@@ -159,17 +191,45 @@ async def load_referat(session: AsyncSession, meeting_id: int) -> ReferatData | 
         members={m.id: m for m in members_t},
         previous_meeting=previous,
         next_meeting=following,
+        carried=carried,
+        final_frozen_at=frozen_at,
+        unreachable=await unreachable_members(session, meeting.id),
+        linked=linked,
     )
+
+
+async def carried_follow_ups(session: AsyncSession, meeting: Meeting) -> tuple[tuple[FollowUp, Meeting], ...]:
+    """Follow-ups from the group's meetings before `meeting` that were still open when it was
+    held: open now, closed in this meeting (shown as done), or closed in a later one."""
+    source = aliased(Meeting)
+    closed_in = aliased(Meeting)
+    query = (
+        select(FollowUp, source)
+        .join(source, source.id == FollowUp.meeting_id)
+        .outerjoin(closed_in, closed_in.id == FollowUp.closed_in_meeting_id)
+        .where(
+            source.group_id == meeting.group_id,
+            source.starts_at < meeting.starts_at,
+            or_(
+                FollowUp.status == FollowUpStatus.OPEN,
+                FollowUp.closed_in_meeting_id == meeting.id,
+                closed_in.starts_at > meeting.starts_at,
+            ),
+        )
+        .order_by(source.starts_at, FollowUp.created_at, FollowUp.id)
+    )
+    return tuple((f, m) for f, m in (await session.execute(query)).all())
 
 
 async def latest_meeting_id(session: AsyncSession, group_name: str | None) -> int | None:
     """The most recent meeting by start time, in one group (matched case-insensitively) or any."""
     query = select(Meeting.id).order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(1)
     if group_name is not None:
-        group = await group_by_name(session, group_name)
-        if group is None:
+        # Names are unique per workspace/tenant only: the latest of any group of that name.
+        named = await groups_named(session, group_name)
+        if not named:
             return None
-        query = query.where(Meeting.group_id == group.id)
+        query = query.where(Meeting.group_id.in_([group.id for group in named]))
     return (await session.execute(query)).scalar()
 
 

@@ -10,11 +10,13 @@ The log protocol (one row per meeting, member and kind):
   * a `claimed` row older than the claim timeout (its sender crashed between claim and send);
   * a `failed` row whose retry time has come (and that has not used up its attempts).
 - **sent** after the platform accepted the message; **failed** when it refused (the claim is
-  released for a later pass); **skipped** for a reminder that was missed and replaced by a later one.
+  released for a later pass); **unreachable** when no platform the group uses knows the member
+  (released the same way, for a much later pass); **skipped** for a reminder that was missed and
+  replaced by a later one.
 
-For a `failed` row, `claimed_at` holds the earliest time it may be claimed again (the platform's
-Retry-After, or a longer pause for permanent errors): the table has no separate column for it,
-and a failed row has no live claim for `claimed_at` to describe.
+For a `failed` or `unreachable` row, `claimed_at` holds the earliest time it may be claimed again
+(the platform's Retry-After, or a longer pause for permanent errors): the table has no separate
+column for it, and a released row has no live claim for `claimed_at` to describe.
 
 `member_id` is the member's id for direct messages; for a channel post it is minus the channel
 binding's id (one row per channel, so a summary reaches each of the group's channels once).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, exists, or_, select, update
@@ -36,6 +38,8 @@ from storage.models import (
     Attendance,
     AttendanceStatus,
     ChannelBinding,
+    FollowUp,
+    FollowUpStatus,
     Group,
     Meeting,
     Member,
@@ -51,6 +55,8 @@ from storage.models import (
 
 # SQLite allows 32,766 bound parameters per statement; a log row takes 8.
 CLAIM_BATCH = 500
+# Released rows a later pass may claim again once their retry time (`claimed_at`) has come.
+_RETRIED = (ReminderState.FAILED, ReminderState.UNREACHABLE)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -72,6 +78,7 @@ class LogEntry:
     claimed_by: str
     claimed_at: datetime
     attempts: int
+    error: str | None = None  # for an `unreachable` row: why (see handlers/reminders/report.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +172,36 @@ async def reminder_meetings(session: AsyncSession, since: datetime) -> list[Meet
     ).scalars():
         items.setdefault(item.meeting_id, []).append(item)
     return [MeetingGroup(m, g, tuple(bindings.get(g.id, ())), tuple(items.get(m.id, ()))) for m, g in pairs]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFollowUp:
+    """A follow-up still open from one of the group's earlier meetings, for its owner's reminder."""
+
+    id: int
+    owner_member_id: int
+    text: str
+    due_date: date | None
+
+
+async def open_follow_ups_before(session: AsyncSession, meeting: Meeting) -> dict[int, list[OpenFollowUp]]:
+    """Owner member id → the open follow-ups they own from the group's meetings before this one."""
+    stmt = (
+        select(FollowUp.id, FollowUp.owner_member_id, FollowUp.text, FollowUp.due_date)
+        .join(Meeting, Meeting.id == FollowUp.meeting_id)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.starts_at < meeting.starts_at,
+            FollowUp.status == FollowUpStatus.OPEN,
+            FollowUp.owner_member_id.is_not(None),
+        )
+        .order_by(Meeting.starts_at, FollowUp.id)
+    )
+    owners: dict[int, list[OpenFollowUp]] = {}
+    for fid, owner, text, due in (await session.execute(stmt)).all():
+        if owner is not None:
+            owners.setdefault(owner, []).append(OpenFollowUp(fid, owner, text, due))
+    return owners
 
 
 def _member_status_query(meeting_id: int, group_id: int) -> Select[*tuple[Any, ...]]:
@@ -264,12 +301,38 @@ async def log_entries(session: AsyncSession, meeting_id: int, kinds: Iterable[st
         ReminderLog.claimed_by,
         ReminderLog.claimed_at,
         ReminderLog.attempts,
+        ReminderLog.error,
     ).where(ReminderLog.meeting_id == meeting_id, ReminderLog.kind.in_(kinds))
     entries: dict[LogKey, LogEntry] = {}
-    for log_id, member_id, kind, state, by, at, attempts in (await session.execute(stmt)).all():
+    for log_id, member_id, kind, state, by, at, attempts, error in (await session.execute(stmt)).all():
         key = LogKey(meeting_id, member_id, kind)
-        entries[key] = LogEntry(log_id, key, ReminderState(state), by, at, attempts)
+        state = ReminderState(state)
+        entries[key] = LogEntry(
+            log_id, key, state, by, at, attempts, error if state == ReminderState.UNREACHABLE else None
+        )
     return entries
+
+
+async def unreachable_members(session: AsyncSession, meeting_id: int) -> dict[int, str]:
+    """Members the meeting's reminders could not reach, with the recorded reason: those with an
+    `unreachable` row and no reminder sent since (for the draft's box for the secretariat)."""
+    stmt = (
+        select(ReminderLog.member_id, ReminderLog.state, ReminderLog.error)
+        .where(
+            ReminderLog.meeting_id == meeting_id,
+            ReminderLog.member_id > 0,
+            ReminderLog.state.in_([ReminderState.UNREACHABLE, ReminderState.SENT]),
+        )
+        .order_by(ReminderLog.id)
+    )
+    found: dict[int, str] = {}
+    reached: set[int] = set()
+    for member_id, state, error in (await session.execute(stmt)).all():
+        if ReminderState(state) == ReminderState.SENT:
+            reached.add(member_id)
+        else:
+            found[member_id] = error or ""
+    return {m: why for m, why in found.items() if m not in reached}
 
 
 def is_claimable(entry: LogEntry | None, *, now: datetime, stale_before: datetime, max_attempts: int) -> bool:
@@ -278,7 +341,7 @@ def is_claimable(entry: LogEntry | None, *, now: datetime, stale_before: datetim
         return True
     if entry.state == ReminderState.CLAIMED:
         return entry.claimed_at < stale_before
-    if entry.state == ReminderState.FAILED:
+    if entry.state in _RETRIED:
         return entry.claimed_at <= now and entry.attempts < max_attempts
     return False
 
@@ -306,7 +369,7 @@ def _reclaimable() -> Any:
     return or_(
         and_(LOG.c.state == ReminderState.CLAIMED, LOG.c.claimed_at < bindparam("stale_before")),
         and_(
-            LOG.c.state == ReminderState.FAILED,
+            LOG.c.state.in_(_RETRIED),
             LOG.c.claimed_at <= bindparam("now"),
             LOG.c.attempts < bindparam("max_attempts"),
         ),
@@ -382,11 +445,18 @@ async def mark_sent(session: AsyncSession, claims: Sequence[Claim], *, now: date
 
 
 async def mark_failed(
-    session: AsyncSession, claim: Claim, *, worker: str, retry_at: datetime, error: str
+    session: AsyncSession,
+    claim: Claim,
+    *,
+    worker: str,
+    retry_at: datetime,
+    error: str,
+    state: ReminderState = ReminderState.FAILED,
 ) -> bool:
     """Release a claim after a failed send; it may be claimed again from `retry_at`.
 
     Fenced on worker and attempt, so a slow replica cannot overwrite a newer claim's outcome.
+    `state` is FAILED, or UNREACHABLE when no platform knew the member (`error` says why).
     """
     result = await session.execute(
         update(LOG)
@@ -396,7 +466,7 @@ async def mark_failed(
             LOG.c.claimed_by == worker,
             LOG.c.attempts == claim.attempt,
         )
-        .values(state=ReminderState.FAILED, claimed_at=retry_at, error=error[:2000])
+        .values(state=state, claimed_at=retry_at, error=error[:2000])
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -434,7 +504,7 @@ async def mark_skipped(
             .where(
                 LOG.c.id.in_(ids[start : start + CLAIM_BATCH]),
                 or_(
-                    LOG.c.state == ReminderState.FAILED,
+                    LOG.c.state.in_(_RETRIED),
                     and_(LOG.c.state == ReminderState.CLAIMED, LOG.c.claimed_at < stale_before),
                 ),
             )

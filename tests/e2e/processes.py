@@ -41,7 +41,7 @@ def referent_command() -> list[str]:
 
 def process_env(database_url: str, api: FakeSlackApi, **extra: str) -> dict[str, str]:
     """The environment the runtime contract names: Slack on (against the fake Web API), Teams
-    unauthenticated (empty app id; allowed because we bind to loopback only)."""
+    unauthenticated (empty app id and the emulator opt-in; allowed because we bind to loopback)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
     env.update(
         {
@@ -50,6 +50,7 @@ def process_env(database_url: str, api: FakeSlackApi, **extra: str) -> dict[str,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": api.url,
             "MICROSOFT_APP_ID": "",
+            "REFERENT_TEAMS_EMULATOR": "1",
             "REFERENT_LINK_SECRET": "e2e-process-link-secret",
             "REFERENT_PUBLIC_URL": "https://referent.example.no",
             "PYTHONUNBUFFERED": "1",

@@ -49,7 +49,12 @@ async def seed_group(
     """A group bound to one channel, a roster, an open meeting and (with `collection_ref`) its
     collection message in that channel."""
     async with db.session() as session:
-        group = Group(name="Faggruppe for test", organisation="Testregionen")
+        group = Group(
+            name="Faggruppe for test",
+            organisation="Testregionen",
+            home_platform=platform,
+            home_workspace=workspace_id,
+        )
         session.add(group)
         await session.flush()
         session.add(

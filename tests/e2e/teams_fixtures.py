@@ -144,6 +144,7 @@ def teams_settings(tmp_path: Path, **overrides: str) -> Settings:
     values = {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'referent.db'}",
         "MICROSOFT_APP_ID": "",
+        "REFERENT_TEAMS_EMULATOR": "1",  # unauthenticated Teams, as the Emulator runs it
         "MICROSOFT_APP_PASSWORD": "",
         "REFERENT_PUBLIC_URL": PUBLIC_URL,
         "REFERENT_LINK_SECRET": "e2e-link-secret",

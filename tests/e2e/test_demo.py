@@ -75,3 +75,19 @@ async def test_demo_runs_the_whole_story_and_writes_the_drafts_and_the_bundle(tm
     assert names == sorted([pdf_file.name, docx_file.name, "metadata.json"])
     assert meta["status"] == "utkast"
     assert [f["name"] for f in meta["files"]] == [pdf_file.name, docx_file.name]
+
+    # The year goes on (out/year): the next meeting was imported from the shared invitation, the
+    # first referat approved and frozen, and the follow-ups carried into the next draft.
+    year = tmp_path / "year"
+    finals = sorted(year.glob("referat-*-endelig.*"))
+    assert [p.suffix for p in finals] == [".docx", ".html", ".md", ".pdf"]
+    final_md = next(p for p in finals if p.suffix == ".md").read_text(encoding="utf-8")
+    assert "**ENDELIG**" in final_md and "Godkjent" in final_md and "Ragnhild Sæther" in final_md
+    assert "Ringerike: ny gang- og sykkelbro" in final_md and "UTKAST" not in final_md
+    [next_md] = [p for p in year.glob("referat-*.md") if not p.stem.endswith("-endelig")]
+    following = next_md.read_text(encoding="utf-8")
+    assert "Godkjenning av referat fra møtet" in following and "ble godkjent." in following
+    carried = following.split("Oppfølging fra tidligere møter", 1)[1]
+    assert "Sende ut oversikt over kraftkapasitet" in carried and "status: åpen" in carried
+    assert "Invitere Innovasjon Norge" in carried and "status: utført" in carried
+    assert "Kristin Haugland orienterte" in following  # the presenter from the invitation

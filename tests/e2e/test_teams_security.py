@@ -120,7 +120,11 @@ async def test_other_activity_types_are_accepted_quietly(teams: TeamsWorld) -> N
 
 
 async def _authenticated_server(
-    tmp_path: Path, bot_connector: FakeBotConnector, key_server: KeyServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    bot_connector: FakeBotConnector,
+    key_server: KeyServer,
+    monkeypatch: pytest.MonkeyPatch,
+    **overrides: str,
 ) -> RunningServer:
     monkeypatch.setenv("REFERENT_TEAMS_TOKEN_URL", bot_connector.token_url)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", bot_connector.ca_file)
@@ -129,6 +133,9 @@ async def _authenticated_server(
         MICROSOFT_APP_ID=APP_ID,
         MICROSOFT_APP_PASSWORD="e2e-secret-value",
         REFERENT_TEAMS_OPENID_METADATA_URL=key_server.metadata_url,
+        # The fake connector listens on 127.0.0.1: allowed like an operator's extra host.
+        REFERENT_TEAMS_SERVICE_URL_HOSTS="127.0.0.1",
+        **overrides,
     )
     return await start_server(settings)
 

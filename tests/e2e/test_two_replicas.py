@@ -8,7 +8,8 @@ the fake Slack Web API, and take concurrent traffic the way a load balancer woul
   at 5 never gets a sixth sign-up, however the clicks interleave.
 - Then `referent remind --now <the first deadline reminder, 09:05 Oslo>` run as two processes at
   the same moment: every roster member who has not submitted gets exactly one direct message, and
-  the channel exactly one summary.
+  the channel exactly one summary; the poll, whose closing time has passed by then, is closed
+  (and its message updated) exactly once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -335,6 +337,11 @@ async def test_two_replicas_share_postgresql(request: pytest.FixtureRequest, tmp
 
         # Reminders: two `referent remind` processes at the same moment.
         now = await reminder_time(db)
+        async with db.session() as s:  # the poll's closing time has passed at that moment
+            poll_row = await s.get(Poll, poll_id)
+            assert poll_row is not None
+            poll_row.closes_at = datetime.fromisoformat(now) - timedelta(minutes=1)
+        updates_before = len(api.params("chat.update"))
         before = len(api.params("chat.postMessage"))
         api.gate.clear()
         processes = asyncio.gather(
@@ -372,6 +379,7 @@ async def test_two_replicas_share_postgresql(request: pytest.FixtureRequest, tmp
                 )
             }
             log_rows = list((await s.execute(select(ReminderLog))).scalars())
+            closed_poll = await s.get(Poll, poll_id)
             binding_id = (await s.execute(select(ChannelBinding.id))).scalar_one()
             identities = {
                 m.email: m.on_roster for m in (await s.execute(select(Member))).scalars() if m.email
@@ -421,6 +429,11 @@ async def test_two_replicas_share_postgresql(request: pytest.FixtureRequest, tmp
         (r.member_id, r.state, r.error) for r in log_rows
     ]
     assert {r.member_id for r in log_rows if r.member_id < 0} == {-binding_id}
+    # The poll was closed once, by one of the two processes, and its message updated once.
+    assert closed_poll is not None and closed_poll.closed_at is not None
+    poll_updates = [u for u in api.params("chat.update")[updates_before:] if u.get("ts") == poll_ts]
+    assert len(poll_updates) == 1, poll_updates
+    assert "stengt" in json.dumps(poll_updates[0].get("blocks"), ensure_ascii=False)
     # Both processes really raced (each held claims while the other was claiming) and both sent.
     workers = Counter(r.claimed_by for r in log_rows)
     assert racing and len(workers) == 2, workers

@@ -42,6 +42,8 @@ class FakeTeamsUser:
     user_principal_name: str | None = None
     given_name: str = ""
     surname: str = ""
+    user_role: str = "user"  # "guest" for a guest account
+    home_tenant: str | None = None  # a user of another tenant (federated / B2B): their own tenant
 
     def as_member(self, tenant_id: str = "") -> dict[str, Any]:
         member: dict[str, Any] = {
@@ -50,13 +52,13 @@ class FakeTeamsUser:
             "aadObjectId": self.aad_object_id,
             "givenName": self.given_name or self.name.split(" ")[0],
             "surname": self.surname or " ".join(self.name.split(" ")[1:]),
-            "userRole": "user",
+            "userRole": self.user_role,
         }
         if self.email:
             member["email"] = self.email
         member["userPrincipalName"] = self.user_principal_name or self.email or ""
-        if tenant_id:
-            member["tenantId"] = tenant_id
+        if self.home_tenant or tenant_id:
+            member["tenantId"] = self.home_tenant or tenant_id
         return member
 
     def account(self) -> dict[str, Any]:
@@ -105,6 +107,10 @@ class FakeBotConnector:
         response_delay: float = 0.0,
     ) -> None:
         self.members: list[FakeTeamsUser] = list(members)
+        # Teams with their own member list (GET /v3/conversations/{teamId}/pagedmembers answers
+        # with those); any other conversation lists every member, as a small tenant would.
+        self.teams: dict[str, list[FakeTeamsUser]] = {}
+        self.member_list_reads: list[str] = []  # conversation ids whose member list was read
         self.tenant_id = tenant_id
         self.record = record
         self.response_delay = response_delay
@@ -119,6 +125,7 @@ class FakeBotConnector:
         self.activity_count = 0
         self.throttled = 0
         self._throttle_remaining = 0
+        self._list_throttle_remaining = 0
         self._throttle_retry_after = 1.0
         self._ids = itertools.count(1_768_900_000_000)
         self._conversation_ids = itertools.count(1)
@@ -126,6 +133,8 @@ class FakeBotConnector:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.tls_url = ""  # the same service over HTTPS, for the Entra endpoints
+        self.files: dict[str, bytes] = {}  # files users sent in a personal chat
+        self.downloads: list[str] = []
 
     # -- control ---------------------------------------------------------------------------------
 
@@ -134,14 +143,36 @@ class FakeBotConnector:
         self._throttle_remaining = count
         self._throttle_retry_after = retry_after
 
-    def add_member(self, user: FakeTeamsUser) -> None:
-        self.members.append(user)
+    def throttle_member_lists(self, count: int, retry_after: float = 1.0) -> None:
+        """Answer the next `count` member-list reads (…/members, …/pagedmembers) with 429."""
+        self._list_throttle_remaining = count
+        self._throttle_retry_after = retry_after
+
+    def add_member(self, user: FakeTeamsUser, *, team: str | None = None) -> None:
+        """A user the connector knows; with `team`, also on that team's member list."""
+        if user not in self.members:
+            self.members.append(user)
+        if team is not None:
+            roster = self.teams.setdefault(team, [])
+            if user not in roster:
+                roster.append(user)
+
+    def add_team(self, team_id: str, members: Iterable[FakeTeamsUser] = ()) -> None:
+        """A team with its own member list (users are added to the connector as well)."""
+        self.teams.setdefault(team_id, [])
+        for user in members:
+            self.add_member(user, team=team_id)
+
+    def _roster(self, conversation_id: str) -> list[FakeTeamsUser]:
+        base = conversation_id.split(";messageid=")[0]
+        return self.teams.get(base, self.members)
 
     def reset(self) -> None:
         self.sent.clear()
         self.log.clear()
         self.created_conversations.clear()
         self.member_lookups.clear()
+        self.member_list_reads.clear()
 
     def activities(self, conversation_id: str | None = None) -> list[RecordedActivity]:
         """What the bot sent, oldest first; for one conversation (thread suffix ignored) or all."""
@@ -185,6 +216,7 @@ class FakeBotConnector:
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration)
         app.router.add_get("/_fake/stats", self._stats)
+        app.router.add_get("/_fake/files/{file_id}/{name}", self._download)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -368,6 +400,8 @@ class FakeBotConnector:
         member_id = request.match_info["member"]
         self.member_lookups.append((request.match_info["conversation"], member_id))
         user = self._find(member_id)
+        if user is not None and user not in self._roster(request.match_info["conversation"]):
+            user = None
         if user is None:
             return web.json_response(
                 {"error": {"code": "MemberNotFoundInConversation", "message": "The member was not found."}},
@@ -375,22 +409,63 @@ class FakeBotConnector:
             )
         return web.json_response(user.as_member(self.tenant_id))
 
+    def _list_throttled(self) -> web.Response | None:
+        if self._list_throttle_remaining <= 0:
+            return None
+        self._list_throttle_remaining -= 1
+        self.throttled += 1
+        return web.json_response(
+            {"error": {"code": "TooManyRequests", "message": "Too many requests"}},
+            status=429,
+            headers={"Retry-After": f"{self._throttle_retry_after:g}"},
+        )
+
     async def _get_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
-        return web.json_response([u.as_member(self.tenant_id) for u in self.members])
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
+        roster = self._roster(request.match_info["conversation"])
+        return web.json_response([u.as_member(self.tenant_id) for u in roster])
 
     async def _get_paged_members(self, request: web.Request) -> web.Response:
         await self._pause(request)
+        throttled = self._list_throttled()
+        if throttled is not None:
+            return throttled
         try:
             size = max(1, min(500, int(request.query.get("pageSize", "100"))))
             start = int(request.query.get("continuationToken") or 0)
         except ValueError:
             return self._bad("bad paging")
-        page = self.members[start : start + size]
+        self.member_list_reads.append(request.match_info["conversation"])
+        roster = self._roster(request.match_info["conversation"])
+        page = roster[start : start + size]
         body: dict[str, Any] = {"members": [u.as_member(self.tenant_id) for u in page]}
-        if start + size < len(self.members):
+        if start + size < len(roster):
             body["continuationToken"] = str(start + size)
         return web.json_response(body)
+
+    def share_file(self, name: str, content: bytes) -> dict[str, Any]:
+        """A file a user sends in the 1:1 chat, as the attachment Teams puts on the message
+        (its pre-authenticated `downloadUrl` served by this fake)."""
+        file_id = f"file-{len(self.files) + 1:04d}"
+        self.files[file_id] = content
+        url = f"{self.url}_fake/files/{file_id}/{name}"
+        return {
+            "contentType": "application/vnd.microsoft.teams.file.download.info",
+            "contentUrl": f"https://contoso.sharepoint.com/personal/{file_id}/{name}",
+            "name": name,
+            "content": {"downloadUrl": url, "uniqueId": file_id, "fileType": name.rsplit(".", 1)[-1]},
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.downloads.append(file_id)
+        content = self.files.get(file_id)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _stats(self, request: web.Request) -> web.Response:
         """Counters, for a benchmark that runs this fake in another process."""

@@ -42,6 +42,7 @@ class FakeUser:
     name: str = ""  # the handle; derived from the real name when empty
     display_name: str = ""
     is_bot: bool = False
+    is_stranger: bool = False  # a Slack Connect user whose organisation is not connected to ours
 
     def as_json(self) -> dict[str, Any]:
         handle = self.name or self.real_name.lower().replace(" ", ".")
@@ -59,6 +60,7 @@ class FakeUser:
             "real_name": self.real_name,
             "deleted": False,
             "is_bot": self.is_bot,
+            **({"is_stranger": True} if self.is_stranger else {}),
             "locale": self.locale,
             "tz": "Europe/Oslo",
             "profile": profile,
@@ -110,6 +112,7 @@ class FakeSlackApi:
         self.calls: dict[str, list[Call]] = defaultdict(list)
         self.rate_limited: dict[str, int] = defaultdict(int)
         self.uploads: dict[str, bytes] = {}
+        self.shared_files: dict[str, bytes] = {}  # files users shared, served to the bot token
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → last posted params
         self._limits: dict[str, _Limit] = {}
         self._failures: dict[str, deque[str]] = defaultdict(deque)
@@ -142,6 +145,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -281,6 +285,34 @@ class FakeSlackApi:
         self.uploads[file_id] = data
         await self._record("upload", {"file_id": file_id, "size": len(data)}, None)
         return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    def share_file(self, name: str, content: bytes, *, mimetype: str = "") -> dict[str, Any]:
+        """A file a user shares: stored here and described as a message event's `files` entry
+        describes it (its private URLs on this fake, which wants the bot token, as Slack's does)."""
+        file_id = f"F{next(self._ids):08d}"
+        self.shared_files[file_id] = content
+        url = f"{self.base}/files-pri/{self.team_id}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype or "application/octet-stream",
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(content),
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"].rsplit("-", 1)[-1]
+        auth = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        await self._record("files.download", {"file_id": file_id, "token": auth}, auth)
+        if self.token is not None and auth != self.token:
+            return web.Response(status=302, headers={"Location": f"{self.base}/login"})
+        content = self.shared_files.get(file_id)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _response(self, request: web.Request) -> web.Response:
         try:

@@ -192,8 +192,10 @@ class SlackRequests:
         channel_type: str = "channel",
         team_id: str | None = None,
         bot_id: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """The inner `message` event (top level, or a thread reply when `thread_ts` is set)."""
+        """The inner `message` event (top level, or a thread reply when `thread_ts` is set);
+        with `files` (FakeSlackApi.share_file) a `file_share` message, as Slack sends one."""
         event: dict[str, Any] = {
             "type": "message",
             "user": user,
@@ -210,6 +212,10 @@ class SlackRequests:
         if bot_id:
             event["bot_id"] = bot_id
             event["subtype"] = "bot_message"
+        if files:
+            event["subtype"] = "file_share"
+            event["files"] = files
+            event["upload"] = True
         return event
 
     def message(self, text: str, *, user: str, channel: str, **kw: Any) -> SignedRequest:
@@ -293,9 +299,17 @@ class SlackRequests:
         return self.event(event, **sign)
 
     def app_mention(
-        self, text: str, *, user: str, channel: str, thread_ts: str | None = None, **kw: Any
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str,
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+        **kw: Any,
     ) -> SignedRequest:
-        """`@Referent …` in a channel; `text` should start with `<@bot_user_id>` as Slack sends it."""
+        """`@Referent …` in a channel; `text` should start with `<@bot_user_id>` as Slack sends it
+        (with `files`, the files shared in the same message)."""
         sign = _pop_sign(kw)
         ts = self.next_ts()
         event: dict[str, Any] = {
@@ -309,6 +323,10 @@ class SlackRequests:
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
+        if files:
+            event["files"] = files
+        if kw.get("user_team"):  # Slack Connect: the author's home team
+            event["user_team"] = event["source_team"] = kw["user_team"]
         return self.event(event, **sign)
 
     def member_joined(

@@ -211,9 +211,16 @@ class TeamsScenario:
         return self._with_text(activity, text, mention_bot, mentions)
 
     def personal_message(
-        self, user: FakeTeamsUser, text: str, *, activity_id: str | None = None, locale: str | None = None
+        self,
+        user: FakeTeamsUser,
+        text: str,
+        *,
+        activity_id: str | None = None,
+        locale: str | None = None,
+        files: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
-        """A message in the user's 1:1 chat with the bot (no mention needed)."""
+        """A message in the user's 1:1 chat with the bot (no mention needed); `files` are file
+        attachments (FakeBotConnector.share_file) sent with it."""
         conversation = {
             "conversationType": "personal",
             "tenantId": self.tenant_id,
@@ -222,7 +229,9 @@ class TeamsScenario:
         activity = self._base(
             "message", user, conversation, {"tenant": {"id": self.tenant_id}}, activity_id, locale
         )
-        return self._with_text(activity, text, False, ())
+        activity = self._with_text(activity, text, False, ())
+        activity["attachments"] = [*activity["attachments"], *files]
+        return activity
 
     def _with_text(
         self, activity: dict[str, Any], text: str, mention_bot: bool, mentions: tuple[FakeTeamsUser, ...]
