@@ -232,8 +232,7 @@ def _agents_echo() -> Iterator[tuple[int, int, dict[str, Any]]]:
         [str(agents_python()), str(AGENTS_ECHO)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL
     )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
+        line = process.stdout.readline() if process.stdout else b""
         if not line:
             raise RuntimeError(f"agents_echo.py exited before listening (status {process.wait()})")
         ready = json.loads(line)
