@@ -29,9 +29,9 @@ from handlers.events import (
 )
 from handlers.i18n import format_deadline, format_meeting_time, resolve_locale, t
 from handlers.ports import Messenger
-from handlers.referat.deadline import submission_deadline
+from handlers.referat.deadline import collection_open, submission_deadline
 from handlers.text import escape_markdown_inline
-from storage.models import ChannelBinding, Group, Meeting, Member, Poll, PollOption
+from storage.models import ChannelBinding, Group, Meeting, MeetingStatus, Member, Poll, PollOption
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import groups as group_repo
 from storage.repositories import meetings as meeting_repo
@@ -50,15 +50,19 @@ OPEN_EDITOR_COMMAND = "runde"
 
 def collection_reply(meeting: Meeting, group: Group, locale: str, now: datetime | None = None) -> Reply:
     """The collection message: "Runde rundt bordet — svar i tråden innen <frist>", with a button
-    that opens the editor for my entry."""
+    that opens the editor for my entry. A closed meeting's message says so and has no button."""
     timezone = group.timezone or "Europe/Oslo"
+    closed = meeting.status == MeetingStatus.CLOSED
     text = t(
         locale,
         "collection.text",
         when=format_meeting_time(meeting.starts_at, meeting.ends_at, timezone, locale),
         deadline=format_deadline(submission_deadline(meeting, group), timezone, locale, now=now),
         question=meeting.round_question or None,
+        closed=closed,
     )
+    if closed:
+        return Reply(text=text, ephemeral=False)
     button = Button(
         label=t(locale, "collection.button"),
         action_id=OPEN_EDITOR_ACTION,
@@ -267,6 +271,42 @@ async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
             )
 
 
+async def _refresh_collection(effect: Effect, ctx: HandlerContext) -> None:
+    """After `mote frist|lukk|apne`: every posted collection message shows the new deadline and
+    state. A meeting whose message was never posted (created with a past deadline) gets it now,
+    if it takes submissions."""
+    async with ctx.db.session() as session:
+        meeting = await meeting_repo.get_meeting(session, effect.subject_id)
+        if meeting is None:
+            return
+        group = await group_repo.get_group(session, meeting.group_id)
+        if group is None:  # pragma: no cover
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        now = ctx.now()
+        reply = collection_reply(meeting, group, locale, now)
+        copies = [
+            (channel_target(m.platform.value, m.workspace_id, m.channel_id), m.message_ref)
+            for m in await message_repo.messages_for(session, message_repo.COLLECTION, meeting.id)
+        ]
+        targets = [] if copies else await _effect_targets(session, effect, group.id)
+        post_now = not copies and collection_open(meeting, group, now)
+    if post_now:
+        await _record(ctx, message_repo.COLLECTION, meeting.id, await _post_all(ctx, targets, reply))
+        return
+    for target, ref in copies:
+        messenger = _messenger(ctx, target.platform)
+        if messenger is None:
+            continue
+        try:
+            await messenger.update(target, ref, reply)
+        except Exception:
+            log.exception(
+                "updating the collection message of meeting %s in %s channel %s failed",
+                meeting.id, target.platform, target.channel_id,
+            )
+
+
 async def _join_requested(effect: Effect, ctx: HandlerContext) -> None:
     """Tell the group's own channels that a channel elsewhere asks to join, with the button that
     approves it (the click runs `oppsett godkjenn <nr>`, which checks the secretariat)."""
@@ -300,6 +340,7 @@ _RUNNERS = {
     EffectKind.POST_COLLECTION: _post_collection,
     EffectKind.POST_POLL: _post_poll,
     EffectKind.REFRESH_POLL: _refresh_poll,
+    EffectKind.REFRESH_COLLECTION: _refresh_collection,
 }
 
 

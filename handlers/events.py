@@ -192,6 +192,9 @@ class EffectKind(enum.StrEnum):
     POST_COLLECTION = "post_collection"  # post the collection message for a meeting in all channels
     POST_POLL = "post_poll"  # post a poll in every channel of its group (or only in `target`)
     REFRESH_POLL = "refresh_poll"  # update every posted copy of a poll
+    # update every posted collection message of a meeting (deadline, open/closed); post it where
+    # none was posted yet and the meeting takes submissions
+    REFRESH_COLLECTION = "refresh_collection"
     JOIN_REQUESTED = "join_requested"  # tell a group's channels that another channel asks to join
 
 

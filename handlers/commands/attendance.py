@@ -23,7 +23,7 @@ from handlers.events import Reply
 from handlers.i18n import join_names, t
 from handlers.identity import Scope, ensure_member
 from handlers.parsed import Excused, PersonRef, Present, Substitute
-from storage.models import AttendanceStatus, Meeting, Role
+from storage.models import AttendanceStatus, Meeting, Member, Role
 from storage.repositories import attendance as attendance_repo
 
 TILSTEDE = command(
@@ -75,6 +75,22 @@ async def _meeting(scope: Scope) -> Meeting | Reply:
     return meeting
 
 
+async def _substitute_conflict(scope: Scope, meeting: Meeting, member: Member) -> Reply | None:
+    """Marking `member` present while someone is registered as their substitute would contradict
+    itself: refuse, saying who is registered and how to change it."""
+    substitute_id = (await attendance_repo.substitutes_for(scope.session, meeting.id)).get(member.id)
+    if substitute_id is None:
+        return None
+    substitute = await scope.session.get(Member, substitute_id)
+    return refuse(
+        scope,
+        "attendance.conflict_has_substitute",
+        name=member.name,
+        substitute=substitute.name if substitute is not None else "?",
+        meeting=meeting_label(scope, meeting),
+    )
+
+
 async def _register_others(
     scope: Scope, people: tuple[PersonRef, ...], status: AttendanceStatus, command: str
 ) -> Reply:
@@ -94,6 +110,10 @@ async def _register_others(
         person = await find_person(scope, person_ref.name, person_ref.user_id)
         if isinstance(person, Reply):
             return person
+        if status == AttendanceStatus.PRESENT:
+            conflict = await _substitute_conflict(scope, meeting, person)
+            if conflict is not None:
+                return conflict
         await attendance_repo.set_attendance(scope.session, meeting.id, person.id, status, now=scope.now)
         names.append(person.name)
     key = "attendance.present_others" if status == AttendanceStatus.PRESENT else "attendance.excused_others"
@@ -108,6 +128,9 @@ async def present(cmd: Present, scope: Scope, ctx: HandlerContext) -> Reply:
     if isinstance(meeting, Reply):
         return meeting
     member = await ensure_member(scope)
+    conflict = await _substitute_conflict(scope, meeting, member)
+    if conflict is not None:
+        return conflict
     await attendance_repo.set_attendance(
         scope.session, meeting.id, member.id, AttendanceStatus.PRESENT, now=scope.now
     )
@@ -157,6 +180,25 @@ async def substitute(cmd: Substitute, scope: Scope, ctx: HandlerContext) -> Repl
             mine=mine,
             name=person.name,
             theirs=person.organisation or "?",
+        )
+    current = await attendance_repo.get_attendance(scope.session, meeting.id, person.id)
+    if current is not None and current.status == AttendanceStatus.PRESENT:
+        return refuse(
+            scope,
+            "attendance.conflict_present",
+            name=person.name,
+            meeting=meeting_label(scope, meeting),
+            contacts=await contacts(scope),
+        )
+    other = (await attendance_repo.substitutes_for(scope.session, meeting.id)).get(person.id)
+    if other is not None and (scope.member is None or other != scope.member.id):
+        registered = await scope.session.get(Member, other)
+        return refuse(
+            scope,
+            "attendance.conflict_other_substitute",
+            name=person.name,
+            substitute=registered.name if registered is not None else "?",
+            meeting=meeting_label(scope, meeting),
         )
     member = await ensure_member(scope)
     await attendance_repo.set_attendance(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handlers import parser as grammar
@@ -74,6 +75,11 @@ MOTE = command(
 
 def _deadline_for_day(scope: Scope, day: datetime) -> datetime:
     return datetime.combine(day.date(), deadline_clock(scope.group), tzinfo=group_zone(scope.group))
+
+
+def _refreshing(reply: Reply, meeting: Meeting) -> Reply:
+    """The answer, with the collection messages in the channels brought up to date after it."""
+    return replace(reply, effects=(*reply.effects, Effect(EffectKind.REFRESH_COLLECTION, meeting.id)))
 
 
 async def _guard(scope: Scope, command: str, *, also: tuple[Role, ...] = ()) -> Reply | None:
@@ -228,7 +234,7 @@ async def close(cmd: MeetingClose, scope: Scope, ctx: HandlerContext) -> Reply:
         return answer(scope, "meeting.already_closed", meeting=label)
     meeting.status = MeetingStatus.CLOSED
     await ensure_member(scope)
-    return answer(scope, "meeting.closed_now", meeting=label)
+    return _refreshing(answer(scope, "meeting.closed_now", meeting=label), meeting)
 
 
 async def _reopen_target(scope: Scope) -> Meeting | None:
@@ -258,11 +264,16 @@ async def reopen(cmd: MeetingReopen, scope: Scope, ctx: HandlerContext) -> Reply
     meeting.status = MeetingStatus.OPEN
     await ensure_member(scope)
     if is_collecting(scope, meeting):
-        return answer(scope, "meeting.reopened", meeting=label, deadline=deadline_text(scope, meeting))
+        return _refreshing(
+            answer(scope, "meeting.reopened", meeting=label, deadline=deadline_text(scope, meeting)), meeting
+        )
     days = scope.group.deadline_days if scope.group.deadline_days is not None else 7
     local_now = scope.now.astimezone(group_zone(scope.group))
     meeting.deadline_override = _deadline_for_day(scope, local_now + timedelta(days=days))
-    return answer(scope, "meeting.reopened_extended", meeting=label, deadline=deadline_text(scope, meeting))
+    return _refreshing(
+        answer(scope, "meeting.reopened_extended", meeting=label, deadline=deadline_text(scope, meeting)),
+        meeting,
+    )
 
 
 @MOTE.handles(MeetingDeadline, audit=lambda c: ("meeting.deadline", {"day": c.day.isoformat()}))
@@ -284,10 +295,13 @@ async def move_deadline(cmd: MeetingDeadline, scope: Scope, ctx: HandlerContext)
     meeting.deadline_override = new_deadline
     meeting.status = MeetingStatus.OPEN
     await ensure_member(scope)
-    return answer(
-        scope,
-        "meeting.deadline_moved",
-        meeting=meeting_label(scope, meeting),
-        deadline=shown,
-        reopened=reopened,
+    return _refreshing(
+        answer(
+            scope,
+            "meeting.deadline_moved",
+            meeting=meeting_label(scope, meeting),
+            deadline=shown,
+            reopened=reopened,
+        ),
+        meeting,
     )

@@ -85,6 +85,9 @@ class AttendeeRow:
     organisation: str  # the org-missing placeholder when the member has not set one
     note: str | None  # "møteleder", "vara for Kari Nordmann"
     organisation_missing: bool = False
+    # What follows the name in one parenthesis where the organisation has no column of its own:
+    # "Bergen kommune, vara for Lise Lund" (labels' attendee_detail), else the organisation
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,15 @@ def attendance(data: ReferatData, people: People, labels: Labels) -> AttendanceV
     status: dict[int, AttendanceStatus] = {}
     for row in data.attendance:
         status[row.member_id] = row.status
-    excused_ids = [row.member_id for row in data.attendance if row.status == AttendanceStatus.EXCUSED]
-    attending = [row for row in data.attendance if row.status != AttendanceStatus.EXCUSED]
+    # A member a substitute stands in for has sent apologies, as `mote status` and the reminders
+    # count it (storage.repositories.attendance.excused_member_ids).
+    excused_ids = [
+        row.member_id if row.status == AttendanceStatus.EXCUSED else row.substitute_for_member_id
+        for row in data.attendance
+        if row.status == AttendanceStatus.EXCUSED
+        or (row.status == AttendanceStatus.SUBSTITUTE and row.substitute_for_member_id is not None)
+    ]
+    attending = [row for row in data.attendance if row.member_id not in excused_ids]
 
     rows: list[AttendeeRow] = []
     chair_rows: list[AttendeeRow] = []
@@ -61,17 +68,17 @@ def attendance(data: ReferatData, people: People, labels: Labels) -> AttendanceV
             notes.append(labels["chair_mark"])
         if row.status == AttendanceStatus.SUBSTITUTE and row.substitute_for_member_id in members:
             notes.append(labels["substitute_for"].format(name=people.name(row.substitute_for_member_id)))
-            if status.get(row.substitute_for_member_id) is None:
-                excused_ids.append(row.substitute_for_member_id)  # type: ignore[arg-type]
         elif not member.on_roster:
             others.append(people.with_org(member.id))
             continue
-        row_view = AttendeeRow(name, org, ", ".join(notes) or None, org_missing)
+        note = ", ".join(notes) or None
+        detail = labels["attendee_detail"].format(organisation=org, note=note) if note else org
+        row_view = AttendeeRow(name, org, note, org_missing, detail=detail)
         (chair_rows if member.id == chair_id else rows).append(row_view)
     rows = chair_rows + rows  # the chair opens the list, as in the house style
 
     chair_text: str | None = None
-    if chair_id is not None and status.get(chair_id) != AttendanceStatus.EXCUSED:
+    if chair_id is not None and chair_id not in excused_ids:
         chair = members[chair_id]
         title = one_line(chair.title)
         chair_text = f"{people.name(chair_id)}, {title}" if title else people.with_org(chair_id)
@@ -85,7 +92,9 @@ def attendance(data: ReferatData, people: People, labels: Labels) -> AttendanceV
         secretariat=tuple(people.with_org(i) for i in secretariat_ids),
         secretariat_placeholder=None if secretariat_ids else labels["secretariat_missing"],
         others=tuple(others),
-        excused=tuple(people.with_org(i) for i in dict.fromkeys(excused_ids) if i in members),
+        excused=tuple(
+            people.with_org(i) for i in dict.fromkeys(excused_ids) if i is not None and i in members
+        ),
     )
 
 

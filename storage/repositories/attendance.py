@@ -43,11 +43,24 @@ async def of_meeting(session: AsyncSession, meeting_id: int) -> list[Attendance]
 
 
 async def excused_member_ids(session: AsyncSession, meeting_id: int) -> set[int]:
-    """Members with forfall: they are not expected to submit and get no reminders."""
+    """Members with forfall, and members a substitute stands in for: they are not expected to
+    submit, get no reminders, and the referat lists them as excused."""
     stmt = select(Attendance.member_id).where(
         Attendance.meeting_id == meeting_id, Attendance.status == AttendanceStatus.EXCUSED
     )
-    return set((await session.execute(stmt)).scalars())
+    excused = set((await session.execute(stmt)).scalars())
+    return excused | set((await substitutes_for(session, meeting_id)).keys())
+
+
+async def substitutes_for(session: AsyncSession, meeting_id: int) -> dict[int, int]:
+    """Who stands in for whom at a meeting: the replaced member's id → the substitute's id."""
+    stmt = select(Attendance.substitute_for_member_id, Attendance.member_id).where(
+        Attendance.meeting_id == meeting_id,
+        Attendance.status == AttendanceStatus.SUBSTITUTE,
+        Attendance.substitute_for_member_id.is_not(None),
+    )
+    rows = (await session.execute(stmt)).all()
+    return {replaced: sub for replaced, sub in rows if replaced is not None}
 
 
 async def all_of_member(session: AsyncSession, member_id: int) -> list[Attendance]:

@@ -210,10 +210,18 @@ def _member_status_query(meeting_id: int, group_id: int) -> Select[*tuple[Any, .
         Submission.member_id == Member.id,
         Submission.kind.in_([SubmissionKind.ROUND, SubmissionKind.NOTHING]),
     )
-    excused = exists().where(
-        Attendance.meeting_id == meeting_id,
-        Attendance.member_id == Member.id,
-        Attendance.status == AttendanceStatus.EXCUSED,
+    # forfall, or a substitute stands in for them (as attendance.excused_member_ids says)
+    excused = or_(
+        exists().where(
+            Attendance.meeting_id == meeting_id,
+            Attendance.member_id == Member.id,
+            Attendance.status == AttendanceStatus.EXCUSED,
+        ),
+        exists().where(
+            Attendance.meeting_id == meeting_id,
+            Attendance.substitute_for_member_id == Member.id,
+            Attendance.status == AttendanceStatus.SUBSTITUTE,
+        ),
     )
     muted = exists().where(ReminderMute.meeting_id == meeting_id, ReminderMute.member_id == Member.id)
     return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -53,7 +54,9 @@ async def test_demo_runs_the_whole_story_and_writes_the_drafts_and_the_bundle(tm
     ):
         assert text in md, text
     assert "Feil tråd" not in md  # deleted in Slack
-    assert "(vara for Mats Ødegård)" in md
+    # The substitute's note is one parenthesis with the organisation: "(Org, vara for Mats Ødegård)".
+    assert re.search(r"\n- Amund [^\n()]+ \([^()\n]+, vara for Mats Ødegård\)\n", md), md
+    assert ") (vara for" not in md
     # Member markup is inert everywhere.
     assert "&lt;b&gt;regionale&lt;/b&gt;" in html and "<b>regionale</b>" not in html
     assert "\\<kompetanse\\>" in md and "<!channel>" not in md

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from bot.offline.fakes.slack_api import FakeUser
 from storage.models import (
@@ -31,6 +31,7 @@ from storage.models import (
     SubmissionKind,
     Vote,
 )
+from storage.repositories import reminders as reminder_repo
 from tests.e2e.slack_fixtures import (
     ANNE,
     BOT_USER,
@@ -139,14 +140,19 @@ async def test_every_command_from_slack(slack: SlackWorld) -> None:
 
     ephemeral_text(await slack.command("/tilstede", user=KARI))
     ephemeral_text(await slack.command("/referent", "forfall", user=OLA))
-    ephemeral_text(await slack.command("/referent", "vara for <@U0KARI|kari.nordmann>", user=PER))
+    # Kari is present, so no one can stand in for her; Ola has sent apologies, so Per can.
+    refused_vara = ephemeral_text(
+        await slack.command("/referent", "vara for <@U0KARI|kari.nordmann>", user=PER)
+    )
+    assert "Kari Nordmann er registrert som til stede" in refused_vara
+    ephemeral_text(await slack.command("/referent", "vara for <@U0OLA|ola.nordmann>", user=PER))
     attendance = {a.member_id: a for a in await slack.rows(Attendance)}
     members = {m.email: m.id for m in await slack.rows(Member)}
     assert attendance[members["kari.nordmann@example.no"]].status == AttendanceStatus.PRESENT
     assert attendance[members["ola.nordmann@example.no"]].status == AttendanceStatus.EXCUSED
     substitute = attendance[members["per.olsen@example.no"]]
     assert substitute.status == AttendanceStatus.SUBSTITUTE
-    assert substitute.substitute_for_member_id == members["kari.nordmann@example.no"]
+    assert substitute.substitute_for_member_id == members["ola.nordmann@example.no"]
 
     status = ephemeral_text(await slack.command("/mote", "status", user=SIRI))
     assert "Saker: 1. Godkjenning" in status, status
@@ -604,3 +610,99 @@ async def test_direct_message_and_reminder_buttons(slack: SlackWorld) -> None:
     [nothing] = await slack.rows(Submission, Submission.kind == SubmissionKind.NOTHING)
     assert nothing.text == ""
     assert slack.api.params("response_url")[-1]["response_type"] == "ephemeral"
+
+
+def _update_text(params: dict[str, object]) -> str:
+    """All a chat.update says: its fallback text and every section block."""
+    blocks = params.get("blocks") or []
+    assert isinstance(blocks, list)
+    sections = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
+    return " ".join([str(params.get("text", "")), *sections])
+
+
+async def test_deadline_and_state_changes_update_the_collection_message(slack: SlackWorld) -> None:
+    story = await set_up_group(slack)
+    new_day = date.today() + timedelta(days=20)
+    ephemeral_text(await slack.command("/mote", f"frist {new_day:%d.%m.%Y}", user=SIRI))
+    [moved] = slack.api.params("chat.update")
+    assert moved["channel"] == CHANNEL and moved["ts"] == story.collection_ts
+    assert f"{new_day.day}. " in _update_text(moved) and "Stengt" not in _update_text(moved)
+
+    ephemeral_text(await slack.command("/mote", "lukk", user=SIRI))
+    closed = slack.api.params("chat.update")[-1]
+    assert closed["ts"] == story.collection_ts
+    assert "Stengt" in _update_text(closed)
+    assert not any(b.get("type") == "actions" for b in closed.get("blocks") or [])
+
+    ephemeral_text(await slack.command("/mote", "apne", user=SIRI))
+    reopened = slack.api.params("chat.update")[-1]
+    assert reopened["ts"] == story.collection_ts
+    assert "Stengt" not in _update_text(reopened)
+    assert any(b.get("type") == "actions" for b in reopened.get("blocks") or [])
+    # Updated in place: nothing new was posted in the channel.
+    assert [p for p in slack.api.params("chat.postMessage") if p["channel"] == CHANNEL] == []
+    assert len(slack.api.params("chat.update")) == 3
+
+
+async def test_past_meeting_opened_with_frist_gets_its_collection_message(slack: SlackWorld) -> None:
+    ephemeral_text(await slack.command("/referent", "oppsett Faggruppe for test | Testregionen", user=SIRI))
+    past = date.today() - timedelta(days=10)
+    text = ephemeral_text(await slack.command("/mote", f"ny {past:%d.%m.%Y} 10:00-12:00 Teams", user=SIRI))
+    assert "mote frist" in text
+    assert [p for p in slack.api.params("chat.postMessage") if p["channel"] == CHANNEL] == []
+    assert await slack.count(ChannelMessage) == 0
+
+    new_day = date.today() + timedelta(days=5)
+    ephemeral_text(await slack.command("/mote", f"frist {new_day:%d.%m.%Y}", user=SIRI))
+    [posted] = [p for p in slack.api.params("chat.postMessage") if p["channel"] == CHANNEL]
+    assert "Runde rundt bordet" in str(posted["text"]) and f"{new_day.day}. " in str(posted["text"])
+    [meeting] = await slack.rows(Meeting)
+    [recorded] = await slack.rows(ChannelMessage, ChannelMessage.purpose == "collection")
+    assert recorded.subject_id == meeting.id and recorded.channel_id == CHANNEL
+    assert slack.api.params("chat.update") == []
+
+
+async def test_attendance_cannot_contradict_itself(slack: SlackWorld) -> None:
+    story = await set_up_group(slack)
+    members = {m.first_name: m.id for m in await slack.rows(Member)}
+
+    # Kari is present: Per cannot stand in for her, and is told who is registered and what to do.
+    ephemeral_text(await slack.command("/tilstede", user=KARI))
+    refused = ephemeral_text(await slack.command("/referent", "vara for <@U0KARI|kari.nordmann>", user=PER))
+    assert "Kari Nordmann er registrert som til stede" in refused and "`forfall`" in refused
+    assert [a.member_id for a in await slack.rows(Attendance)] == [members["Kari"]]
+
+    # Once Kari has sent apologies, Per stands in for her.
+    ephemeral_text(await slack.command("/referent", "forfall", user=KARI))
+    ephemeral_text(await slack.command("/referent", "vara for <@U0KARI|kari.nordmann>", user=PER))
+    # Now neither Kari herself nor the secretariat can mark her present: Per is registered.
+    for answer in (
+        await slack.command("/tilstede", user=KARI),
+        await slack.command("/tilstede", "<@U0KARI|kari.nordmann>", user=SIRI),
+    ):
+        text = ephemeral_text(answer)
+        assert "Per Olsen er registrert som vara for Kari Nordmann" in text and "`tilstede`" in text
+    attendance = {a.member_id: a for a in await slack.rows(Attendance)}
+    assert attendance[members["Kari"]].status == AttendanceStatus.EXCUSED
+    assert attendance[members["Per"]].substitute_for_member_id == members["Kari"]
+
+    # Anne stands in for Ola, who said nothing: Ola has sent apologies everywhere.
+    ephemeral_text(await slack.command("/referent", "vara for <@U0OLA|ola.nordmann>", user=ANNE))
+    async with slack.db.session() as session:
+        # as if the old rule had left Ola without a row of his own
+        await session.execute(
+            delete(Attendance).where(Attendance.member_id == members["Ola"])
+        )
+    status = ephemeral_text(await slack.command("/mote", "status", user=SIRI))
+    excused_line = next(line for line in status.splitlines() if line.startswith("Forfall:"))
+    assert "Kari Nordmann" in excused_line and "Ola Nordmann" in excused_line
+    async with slack.db.session() as session:
+        statuses = {s.member_id: s.excused for s in await reminder_repo.member_statuses(
+            session, story.meeting_id, (await slack.rows(Meeting))[0].group_id
+        )}
+    assert statuses[members["Kari"]] and statuses[members["Ola"]] and not statuses[members["Per"]]
+
+    draft = ephemeral_text(await slack.command("/referat", "", user=SIRI))
+    assert "Per Olsen (Testkommune, vara for Kari Nordmann)" in draft
+    assert "Anne Hansen (Testkommune, vara for Ola Nordmann)" in draft
+    assert ") (vara for" not in draft

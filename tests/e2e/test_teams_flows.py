@@ -508,3 +508,34 @@ async def test_action_submit_from_older_clients_votes_too(teams: TeamsWorld) -> 
     updates = [a for a in teams.connector.activities() if a.is_update and a.activity_id == posted.activity_id]
     assert updates and "Kari Nordmann" in card_text(updates[-1].cards[0])
     assert teams.replies_to(submit) == []  # no chatter in the channel for a vote
+
+
+async def test_deadline_and_state_changes_update_the_collection_message(teams: TeamsWorld) -> None:
+    scenario = teams.scenario
+    setup = scenario.channel_message(SIRI, "oppsett Faggruppe digitalisering | Testregionen")
+    assert (await teams.post(setup)).status == 200
+    start = datetime.now(UTC).date() + timedelta(days=3)
+    new_meeting = scenario.channel_message(SIRI, f"mote ny {start:%d.%m.%Y} 10:00-12:00 Teams")
+    assert (await teams.post(new_meeting)).status == 200
+    [collection] = [a for a in teams.connector.activities(scenario.channel_id) if a.reply_to_id is None]
+
+    def updates() -> list[RecordedActivity]:
+        return [a for a in teams.connector.activities() if a.is_update]
+
+    new_day = start + timedelta(days=20)
+    assert (await teams.post(scenario.channel_message(SIRI, f"mote frist {new_day:%d.%m.%Y}"))).status == 200
+    [moved] = updates()
+    assert moved.activity_id == collection.activity_id and moved.conversation_id == scenario.channel_id
+    assert f"{new_day.day}. " in moved.text and "Stengt" not in moved.text
+
+    assert (await teams.post(scenario.channel_message(SIRI, "mote lukk"))).status == 200
+    closed = updates()[-1]
+    assert closed.activity_id == collection.activity_id and "Stengt" in closed.text
+
+    assert (await teams.post(scenario.channel_message(SIRI, "mote apne"))).status == 200
+    reopened = updates()[-1]
+    assert reopened.activity_id == collection.activity_id and "Stengt" not in reopened.text
+    assert len(updates()) == 3
+    # Updated in place: still one collection message in the channel.
+    posted = teams.connector.activities(scenario.channel_id)
+    assert len([a for a in posted if a.reply_to_id is None and not a.is_update]) == 1
