@@ -4,9 +4,11 @@ posts to the whole group in; the change is audited, and a member cannot make it.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
+from handlers.roster import import_roster
 from storage.models import AuditEntry, ChannelBinding, Group, Member, Role
 from tests.e2e.slack_fixtures import CHANNEL, KARI, OLA, SIRI, SlackWorld
 
@@ -66,3 +68,32 @@ async def test_english_help_shows_the_english_command_words(slack: SlackWorld) -
     assert "`round [text | ingen]`" in english and "`absent [@person …]`" in english, english
     norwegian = _text(await slack.command("/referent", "hjelp", user=KARI))
     assert "`runde [tekst | ingen]`" in norwegian and "`forfall [@person …]`" in norwegian, norwegian
+
+
+ROSTER = (
+    "Fornavn;Etternavn;Organisasjon;E-post;Rolle\n"
+    "Siri;Sekretær;Testregionen;siri.sekretaer@example.no;sekretariat\n"
+)
+
+
+async def test_a_roster_imported_in_english_makes_an_english_group_that_posts_in_english(
+    slack: SlackWorld, tmp_path: Path
+) -> None:
+    """`referent roster import --locale en` of a new group; Siri, its secretariat, binds it from
+    Slack (`oppsett`), and what the bot posts to the group is English although Siri's Slack is not."""
+    source = tmp_path / "deltakere.csv"
+    source.write_text(ROSTER, encoding="utf-8")
+    await import_roster(slack.db, source, "Working group for maps", locale="en")
+    [group] = await slack.rows(Group)
+    assert group.locale == "en"
+    await import_roster(slack.db, source, "Working group for maps", locale="nb")  # a re-import keeps it
+    assert (await slack.rows(Group))[0].locale == "en"
+
+    _text(await slack.command("/referent", "oppsett Working group for maps", user=SIRI))
+    [binding] = await slack.rows(ChannelBinding)
+    assert binding.group_id == group.id
+    slack.api.reset()
+    day = (date.today() + timedelta(days=3)).strftime("%d.%m.%Y")
+    _text(await slack.command("/mote", f"ny {day} 10:00-12:00 Teams", user=SIRI))
+    [posted] = [p for p in slack.api.params("chat.postMessage") if p["channel"] == CHANNEL]
+    assert posted["text"].startswith("*Round table* — meeting on "), posted
