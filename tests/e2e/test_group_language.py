@@ -97,3 +97,19 @@ async def test_a_roster_imported_in_english_makes_an_english_group_that_posts_in
     _text(await slack.command("/mote", f"ny {day} 10:00-12:00 Teams", user=SIRI))
     [posted] = [p for p in slack.api.params("chat.postMessage") if p["channel"] == CHANNEL]
     assert posted["text"].startswith("*Round table* — meeting on "), posted
+
+
+async def test_oppsett_sets_the_language_of_a_new_group_and_its_secretariat_changes_it(
+    slack: SlackWorld,
+) -> None:
+    created = _text(await slack.command("/referent", "oppsett Working group for roads --språk en", user=SIRI))
+    assert "Working group for roads" in created
+    [group] = await slack.rows(Group)
+    assert group.locale == "en"
+    bad = _text(await slack.command("/referent", "oppsett Working group for roads --sprak xx", user=SIRI))
+    assert "xx" in bad and (await slack.rows(Group))[0].locale == "en"
+    again = _text(await slack.command("/referent", "oppsett Working group for roads --sprak nb", user=SIRI))
+    assert "Faggruppens språk er nå bokmål." in again, again
+    assert (await slack.rows(Group))[0].locale == "nb"
+    [entry, *_] = await slack.rows(AuditEntry, AuditEntry.action == "setup")
+    assert entry.group_id == group.id
