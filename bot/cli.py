@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --group: the Slack workspace (team id) or Teams tenant id the group belongs to",
     )
+    imp.add_argument(
+        "--locale",
+        choices=["nb", "en"],
+        default=None,
+        help="a new group's language (default: REFERENT_LOCALE)",
+    )
 
     referat = sub.add_parser("referat", help="write the referat draft of a meeting to a file")
     which = referat.add_mutually_exclusive_group(required=True)
@@ -129,6 +135,7 @@ async def _roster_import(
     group: str | None,
     workspace: str | None = None,
     group_id: int | None = None,
+    locale: str | None = None,
 ) -> int:
     from handlers.roster import RosterError, import_roster
     from storage.db import Database
@@ -138,7 +145,14 @@ async def _roster_import(
         if db.is_sqlite and await db.is_empty():
             await db.migrate()
         try:
-            result = await import_roster(db, file, group or "", workspace=workspace, group_id=group_id)
+            result = await import_roster(
+                db,
+                file,
+                group or "",
+                workspace=workspace,
+                group_id=group_id,
+                locale=locale or settings.locale,
+            )
         except RosterError as exc:
             print(f"referent: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
@@ -298,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "roster":
-        return asyncio.run(_roster_import(settings, args.file, args.group, args.workspace, args.group_id))
+        return asyncio.run(
+            _roster_import(settings, args.file, args.group, args.workspace, args.group_id, args.locale)
+        )
     if args.command == "referat":
         return asyncio.run(_referat(settings, args))
     if args.command == "remind":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -367,6 +368,32 @@ def usage(name: str, locale: str | None = "nb") -> str:
     """The usage line of a command in the user's language."""
     command = spec(name)
     return command.usage_en if normalise_locale(locale) == "en" else command.usage_nb
+
+
+def english_word(words: tuple[str, ...]) -> str | None:
+    """The first alias that is a plain English word (ASCII letters, maybe a hyphen), or None:
+    aliases like 'påminnelser' or 'møte' are only other spellings of the Norwegian name."""
+    for word in words:
+        if word.isascii() and word.replace("-", "").isalpha():
+            return word
+    return None
+
+
+def english_usage(name: str) -> str:
+    """The English usage line with the English command word (and the English word of a
+    subcommand right after it) where the registry has one; the Norwegian words work as well."""
+    command = spec(name)
+    word = english_word(tuple(a for a in command.aliases if fold(a) != fold(command.name)))
+    subs = {sub.name: english_word(sub.aliases) for sub in command.subcommands}
+
+    def swap(match: re.Match[str]) -> str:
+        sub = match.group(2)
+        english_sub = subs.get(sub.strip()) if sub else None
+        tail = f" {english_sub}" if english_sub else (sub and f" {sub.strip()}") or ""
+        return f"{match.group(1)}{word or command.name}{tail}"
+
+    pattern = rf"(^|\|\s*){re.escape(command.name)}(?![\w-])( [a-zæøå]+(?![\w-]))?"
+    return re.sub(pattern, swap, command.usage_en)
 
 
 def summary(name: str, locale: str | None = "nb") -> str:

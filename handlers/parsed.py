@@ -155,6 +155,7 @@ class MeetingImport:
 class Setup:
     group_name: str
     organisation: str | None = None
+    locale: str | None = None  # `--språk en|nb`: the group's language
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from handlers.dates import (
     take_time_range,
 )
 from handlers.events import Mention
+from handlers.i18n import normalise_locale
 from handlers.parsed import (
     Command,
     Excused,
@@ -735,8 +736,18 @@ def _mote_sak(after: str) -> Command:
     return MeetingItem(number, title, position)
 
 
+_LANGUAGE_FLAG = re.compile(r"\s--(?:språk|sprak|language|lang)(?:\s+|=)(\S+)\s*$", re.IGNORECASE)
+
+
 def oppsett(rest: str, ctx: Args) -> Command:
-    """`oppsett <gruppe> [| organisasjon]`; a quoted group name may itself hold a `|`."""
+    """`oppsett <gruppe> [| organisasjon] [--språk en|nb]`; a quoted group name may itself hold
+    a `|`. The language flag comes last."""
+    locale = None
+    if (flag := _LANGUAGE_FLAG.search(" " + rest)) is not None:
+        locale = normalise_locale(flag.group(1))
+        if locale is None:
+            raise _fail("bad_format", "oppsett", value=flag.group(1))
+        rest = (" " + rest)[: flag.start()].strip()
     tokens = _tokens(rest)
     if tokens and tokens[0].quoted:  # `oppsett "Gruppe | med strek" | Org`: the quotes win
         after = rest[tokens[0].end :].strip()
@@ -749,7 +760,7 @@ def oppsett(rest: str, ctx: Args) -> Command:
     org = _unquote(organisation) if bar else ""
     if len(org) > NAME_LIMIT:
         raise _fail("too_long", "oppsett", limit=str(NAME_LIMIT))
-    return Setup(name, org or None)
+    return Setup(name, org or None, locale)
 
 
 def koble(rest: str, ctx: Args) -> LinkIdentity:

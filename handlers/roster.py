@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.audit import record_cli
 from handlers.command_table import ROLE_WORDS, fold
+from handlers.i18n import normalise_locale
 from handlers.text import clean
 from storage.db import Database
 from storage.models import Group, Member, Role
@@ -266,7 +267,7 @@ def _apply(member: Member, row: RosterRow) -> bool:
 
 
 async def _target_group(
-    session: AsyncSession, name: str, workspace: str | None, group_id: int | None
+    session: AsyncSession, name: str, workspace: str | None, group_id: int | None, locale: str | None = None
 ) -> tuple[Group, bool]:
     """The group a roster goes to: by id, or by name (in one workspace/tenant when given). A
     name that several groups share is refused with how to name one exactly; a name no group has
@@ -291,7 +292,7 @@ async def _target_group(
         return found[0], False
     if workspace is not None:
         raise RosterError(1, f"no group named {name!r} belongs to workspace {workspace!r}")
-    return await group_repo.get_or_create_group(session, name)
+    return await group_repo.get_or_create_group(session, name, locale=locale)
 
 
 async def import_roster(
@@ -301,15 +302,19 @@ async def import_roster(
     *,
     workspace: str | None = None,
     group_id: int | None = None,
+    locale: str | None = None,
 ) -> RosterImportResult:
-    """Import (or re-import) a roster into a group, creating the group if it does not exist."""
+    """Import (or re-import) a roster into a group, creating the group if it does not exist (in
+    `locale`, the operator's REFERENT_LOCALE or `--locale`; an existing group keeps its own)."""
     rows = parse_roster(_read_source(source))
     name = " ".join(clean(group_name).split())
     if not name and group_id is None:
         raise RosterError(1, "the group name is empty")
     created = updated = unchanged = 0
     async with db.write() as session:
-        group, group_created = await _target_group(session, name, workspace, group_id)
+        group, group_created = await _target_group(
+            session, name, workspace, group_id, normalise_locale(locale)
+        )
         members = await member_repo.members_of(session, group.id)
         by_email = {m.email.lower(): m for m in members if m.email}
         for row in rows:

@@ -34,6 +34,7 @@ NAMES = [
     "grupper",
     "mote",
     "oppsett",
+    "sprak",
     "rolle",
     "koble",
     "profil",

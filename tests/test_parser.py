@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from handlers.command_table import COMMANDS
 from handlers.commands.follow_ups import FollowUpDone, FollowUpList
+from handlers.commands.language import GroupLanguage
 from handlers.commands.polls import GroupsClose, GroupsDeadline, GroupsExport
 from handlers.dates import (
     DateTimeError,
@@ -742,6 +743,9 @@ def test_mote_errors() -> None:
         ('setup "Faggruppe Øst" | «Østfold»', Setup("Faggruppe Øst", "Østfold")),
         ('oppsett "Plan | bygg" | KS', Setup("Plan | bygg", "KS")),
         ("oppsett Faggruppe   helse |", Setup("Faggruppe helse")),
+        ("oppsett Faggruppe helse --språk en", Setup("Faggruppe helse", None, "en")),
+        ("oppsett Faggruppe helse | KS --sprak en", Setup("Faggruppe helse", "KS", "en")),
+        ('setup "Maps" | KS --language=nb', Setup("Maps", "KS", "nb")),
     ],
 )
 def test_oppsett(text: str, expected: Setup) -> None:
@@ -753,6 +757,7 @@ def test_oppsett_errors() -> None:
     assert error("oppsett | KS").key == "missing_argument"
     assert error('oppsett "A" KS').key == "bad_format"
     assert error("oppsett " + "x" * 300).key == "too_long"
+    assert error("oppsett Faggruppe helse --språk klingon").params["value"] == "klingon"
 
 
 @pytest.mark.parametrize(
@@ -917,6 +922,7 @@ SAMPLE_ARGS = {
     "grupper": ("", GroupsShow),
     "mote": ("status", MeetingStatusCmd),
     "oppsett": ("Faggruppe", Setup),
+    "sprak": ("en", GroupLanguage),
     "rolle": ("@Kari Nordmann leder", SetRole),
     "koble": ("@Kari Nordmann Kari Nordmann", LinkIdentity),
     "profil": ("Bærum", Profile),

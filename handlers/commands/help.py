@@ -6,10 +6,10 @@ Role-aware: members see the commands they can use; the secretariat also sees its
 from __future__ import annotations
 
 from handlers import parser as grammar
-from handlers.command_table import COMMANDS, command, lookup, spec, summary, usage
+from handlers.command_table import COMMANDS, command, english_usage, lookup, spec, summary, usage
 from handlers.commands.common import usage_line
 from handlers.events import Reply
-from handlers.i18n import Raw, t
+from handlers.i18n import Raw, normalise_locale, t
 from handlers.parsed import Help
 from storage.models import Role
 
@@ -29,7 +29,9 @@ HJELP = command(
 
 
 def _line(locale: str, name: str) -> str:
-    return t(locale, "help.line", usage=Raw(usage(name, locale)), summary=summary(name, locale))
+    """English help shows the English command words (the Norwegian ones work too)."""
+    line = english_usage(name) if normalise_locale(locale) == "en" else usage(name, locale)
+    return t(locale, "help.line", usage=Raw(line), summary=summary(name, locale))
 
 
 def _topic(locale: str, topic: str) -> Reply:

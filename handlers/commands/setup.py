@@ -1,4 +1,5 @@
-"""`oppsett <gruppe> [| organisasjon]`: bind this channel to a group.
+"""`oppsett <gruppe> [| organisasjon] [--språk en|nb]`: bind this channel to a group (and set
+its language: a new group's, or, by its secretariat, an existing group's).
 
 Group names belong to a workspace/tenant. `oppsett <navn>` finds the group of that name made in
 this workspace (or already bound here), else creates one here, and its creator becomes its
@@ -36,8 +37,8 @@ from storage.repositories import members as member_repo
 OPPSETT = command(
     "oppsett",
     aliases=("setup",),
-    usage_nb="oppsett <gruppe> [| organisasjon]",
-    usage_en="oppsett <group> [| organisation]",
+    usage_nb="oppsett <gruppe> [| organisasjon] [--språk nb|en]",
+    usage_en="oppsett <group> [| organisation] [--language en|nb]",
     summary_nb="Knytt denne kanalen til en faggruppe",
     summary_en="Bind this channel to a working group",
     role="secretariat",
@@ -78,7 +79,7 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
             session,
             name,
             organisation=organisation,
-            locale=ctx.settings.default_locale,
+            locale=cmd.locale or ctx.settings.default_locale,
             timezone=ctx.settings.default_timezone,
             home_platform=platform,
             home_workspace=event.workspace_id,
@@ -104,6 +105,9 @@ async def run(cmd: Setup, event: ChatEvent, session: AsyncSession, ctx: HandlerC
     if organisation and organisation != group.organisation:
         group.organisation = organisation
         lines.append(t(locale, "setup.organisation_set", organisation=organisation))
+    if cmd.locale and cmd.locale != group.locale:
+        group.locale = cmd.locale
+        lines.append(t(cmd.locale, "language.set"))
     if not lines:
         lines.append(t(locale, "setup.already", group=group.name))
     return Reply(text="\n".join(lines))
