@@ -217,6 +217,31 @@ async def _effect_targets(session: AsyncSession, effect: Effect, group_id: int) 
     return _binding_targets(await group_repo.bindings_of(session, group_id))
 
 
+async def _posted_copies(
+    session: AsyncSession, purpose: str, subject_id: int
+) -> list[tuple[ChannelTarget, str]]:
+    """Every message the bot posted for this subject (a poll, a meeting's collection), as
+    (where, its platform message id)."""
+    return [
+        (channel_target(m.platform.value, m.workspace_id, m.channel_id), m.message_ref)
+        for m in await message_repo.messages_for(session, purpose, subject_id)
+    ]
+
+
+async def _update_all(
+    ctx: HandlerContext, copies: Sequence[tuple[ChannelTarget, str]], reply: Reply, what: str
+) -> None:
+    """Replace each posted copy with `reply`; one platform failing does not stop the others."""
+    for target, ref in copies:
+        messenger = _messenger(ctx, target.platform)
+        if messenger is None:
+            continue
+        try:
+            await messenger.update(target, ref, reply)
+        except Exception:
+            log.exception("updating %s in %s channel %s failed", what, target.platform, target.channel_id)
+
+
 async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
     async with ctx.db.session() as session:
         meeting = await meeting_repo.get_meeting(session, effect.subject_id)
@@ -255,20 +280,8 @@ async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
             return
         locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
         reply = poll_reply(await build_poll_view(session, poll, locale, group.timezone, ctx.now()))
-        copies = []
-        for message in await message_repo.messages_for(session, message_repo.POLL, poll.id):
-            target = channel_target(message.platform.value, message.workspace_id, message.channel_id)
-            copies.append((target, message.message_ref))
-    for target, ref in copies:
-        messenger = _messenger(ctx, target.platform)
-        if messenger is None:
-            continue
-        try:
-            await messenger.update(target, ref, reply)
-        except Exception:
-            log.exception(
-                "updating poll %s in %s channel %s failed", poll.id, target.platform, target.channel_id
-            )
+        copies = await _posted_copies(session, message_repo.POLL, poll.id)
+    await _update_all(ctx, copies, reply, f"poll {poll.id}")
 
 
 async def _refresh_collection(effect: Effect, ctx: HandlerContext) -> None:
@@ -285,26 +298,13 @@ async def _refresh_collection(effect: Effect, ctx: HandlerContext) -> None:
         locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
         now = ctx.now()
         reply = collection_reply(meeting, group, locale, now)
-        copies = [
-            (channel_target(m.platform.value, m.workspace_id, m.channel_id), m.message_ref)
-            for m in await message_repo.messages_for(session, message_repo.COLLECTION, meeting.id)
-        ]
+        copies = await _posted_copies(session, message_repo.COLLECTION, meeting.id)
         targets = [] if copies else await _effect_targets(session, effect, group.id)
         post_now = not copies and collection_open(meeting, group, now)
     if post_now:
         await _record(ctx, message_repo.COLLECTION, meeting.id, await _post_all(ctx, targets, reply))
         return
-    for target, ref in copies:
-        messenger = _messenger(ctx, target.platform)
-        if messenger is None:
-            continue
-        try:
-            await messenger.update(target, ref, reply)
-        except Exception:
-            log.exception(
-                "updating the collection message of meeting %s in %s channel %s failed",
-                meeting.id, target.platform, target.channel_id,
-            )
+    await _update_all(ctx, copies, reply, f"the collection message of meeting {meeting.id}")
 
 
 async def _join_requested(effect: Effect, ctx: HandlerContext) -> None:
