@@ -47,7 +47,7 @@ def test_wheel_ships_data_files(wheel: Path) -> None:
         "templates/referat/referat.md.j2",
         "templates/referat/referat.html.j2",
         "templates/referat/referat.docx",
-        "templates/referat/referat.pdf.css",
+        "templates/referat/referat.typ",
         "templates/referat/fonts/DejaVuSans.ttf",
         "templates/referat/fonts/DejaVuSans-Bold.ttf",
         "templates/referat/fonts/DejaVuSans-Oblique.ttf",

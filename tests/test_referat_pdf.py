@@ -5,6 +5,7 @@ pdfminer.six for the text in reading order; the zip's files and metadata.json; t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,17 +17,33 @@ import lxml.html
 import pikepdf
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pdfminer.high_level import extract_text
 
 from bot.cli import main as cli_main
 from handlers.referat import compile_archive, compile_draft
+from handlers.referat.glyphs import printable, uncovered_pattern
+from handlers.referat.pdf import render_pdf
+from handlers.referat.view import build_view
+from handlers.richtext.model import Para
+from handlers.richtext.model import Text as TextNode
 from storage.db import Database
+from storage.repositories.referat import load_referat
 from tests.referat_fixtures import person_name
 from tests.rich_referat import LONG_LAST_NAME, NOW, build_rich_meeting
 
 LANGS = {"nb": "nb-NO", "en": "en-GB"}
 PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
 DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+FONTS = Path(__file__).resolve().parent.parent / "templates" / "referat" / "fonts"
+SHIPPED_FONTS = {
+    "DejaVuSans",
+    "DejaVuSans-Bold",
+    "DejaVuSans-Oblique",
+    "DejaVuSans-BoldOblique",
+    "DejaVuSansMono",
+}
 
 
 def _fonts(pdf: pikepdf.Pdf) -> list[tuple[str, bool]]:
@@ -80,8 +97,8 @@ async def test_pdf_is_tagged_pdfa_2a(sqlite_db: Database, locale: str) -> None:
         assert "/OutputIntents" in root
         fonts = _fonts(pdf)
         assert fonts and all(embedded for _, embedded in fonts), fonts
-        # only the fonts shipped with Referent, never one picked up from the machine
-        assert all("Referent-Sans" in name for name, _ in fonts), fonts
+        # only the fonts shipped with Referent (and Typst's own mono for code), never the machine's
+        assert all(name.split("+")[-1] in SHIPPED_FONTS for name, _ in fonts), fonts
         # the structure has headings, a table with header cells, and lists
         kinds = {str(e.get("/S")) for e in _struct_elements(root.StructTreeRoot)}
         assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/L", "/LI", "/P"} <= kinds, kinds
@@ -223,3 +240,31 @@ async def test_cli_writes_pdf_and_archive(
         meta = json.loads(archive.read("metadata.json"))
         assert meta["language"] == "en-GB" and len(archive.namelist()) == 3
     assert person_name(0)[0] in {p["name"].split()[0] for p in meta["participants"]}
+
+
+async def test_pdf_names_what_its_fonts_cannot_draw(sqlite_db: Database) -> None:
+    """One emoji, rune or Chinese word in one entry must not cost the whole PDF (PDF/A forbids a
+    missing glyph, and Typst refuses to write one): emoji are named, the rest is U+FFFD."""
+    fx = await build_rich_meeting(sqlite_db)
+    async with sqlite_db.session() as session:
+        data = await load_referat(session, fx.meeting_id)
+    assert data is not None
+    view = build_view(data, now=NOW)
+    odd = "Feiring 🎉 for 👍🏽 og 🇳🇴, runen ᚠ og 中文; æøå og 😄 og ✓ blir som de er."
+    first = view.round_table.entries[0]
+    entry = dataclasses.replace(first, text=(Para(((TextNode(odd),),)),))
+    round_table = dataclasses.replace(view.round_table, entries=(entry, *view.round_table.entries[1:]))
+    pdf_bytes = render_pdf(dataclasses.replace(view, round_table=round_table))
+    compact = " ".join(extract_text(io.BytesIO(pdf_bytes)).split())
+    assert "Feiring [party popper] for [thumbs up medium skin tone] og [Norway]" in compact
+    assert "runen \ufffd og \ufffd\ufffd; æøå og 😄 og ✓ blir som de er." in compact
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_printable_leaves_nothing_the_fonts_lack(text: str) -> None:
+    uncovered = uncovered_pattern(FONTS)
+    shown = printable(text, uncovered)
+    assert uncovered.search(shown) is None
+    if uncovered.search(text) is None:
+        assert shown == text  # text the fonts can draw is never touched

@@ -1,5 +1,5 @@
 """Rendering the referat view-model as Markdown and HTML (Jinja2), as Word (python-docx) and as
-PDF/A-2a (WeasyPrint, from the HTML page; see pdf.py).
+PDF/A-2a (Typst, from the same view; see pdf.py).
 
 Escaping is never left to the template author: the HTML environment autoescapes, and the
 Markdown environment escapes every `{{ value }}` through `finalize` unless the value is
