@@ -3,6 +3,7 @@ Slack and a Teams channel whose votes count together."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -21,6 +22,7 @@ from tests.transcript import (
     PER,
     PER_TEAMS,
     SARA,
+    SARA_TEAMS,
     Channel,
     Posted,
     TranscriptBot,
@@ -368,3 +370,16 @@ async def test_the_preview_in_english(db: Database) -> None:
     preview = await bot.say('grupper ny "Group 1" "Group 2"', as_=SARA)
     assert "None of the groups has anyone responsible" in preview.text
     assert [b.label for b in preview.buttons] == ["Post", "Cancel"]
+
+
+async def test_two_confirms_at_once_post_the_poll_once(db: Database) -> None:
+    """Two clicks on Legg ut at the same moment (two replicas, a double click): the conditional
+    UPDATE lets one of them post; the other is told it is out already."""
+    bot = TranscriptBot(db)
+    await seed(bot, teams=True)
+    preview = await bot.say('grupper ny "Gruppe 1" "Gruppe 2"', as_=SARA)
+    line = preview.buttons[0].value
+    first, second = await asyncio.gather(bot.say(line, as_=SARA), bot.say(line, as_=SARA_TEAMS))
+    texts = sorted([first.text, second.text], key=lambda text: "allerede" in text)
+    assert "lagt ut i 2 kanaler" in texts[0] and "allerede lagt ut" in texts[1]
+    assert len(_polls_posted(bot, "slack")) == 1 and len(_polls_posted(bot, "teams")) == 1
