@@ -1,5 +1,6 @@
 """Work done after the user has had their answer: posting the collection message and polls in
-every channel bound to the group, and updating every posted copy of a poll after a vote.
+every channel bound to the group, updating every posted copy of a poll after a vote, and taking
+every copy of a withdrawn poll down again.
 
 This is how one group spans a Slack and a Teams channel: each bound channel gets its own copy,
 every copy's ref is recorded, and a vote from either platform refreshes them all. A platform
@@ -31,7 +32,16 @@ from handlers.i18n import format_deadline, format_meeting_time, resolve_locale, 
 from handlers.ports import Messenger
 from handlers.referat.deadline import collection_open, submission_deadline
 from handlers.text import escape_markdown_inline
-from storage.models import ChannelBinding, Group, Meeting, MeetingStatus, Member, Poll, PollOption
+from storage.models import (
+    ChannelBinding,
+    Group,
+    Meeting,
+    MeetingStatus,
+    Member,
+    Poll,
+    PollOption,
+    PollStatus,
+)
 from storage.repositories import channel_messages as message_repo
 from storage.repositories import groups as group_repo
 from storage.repositories import meetings as meeting_repo
@@ -113,6 +123,7 @@ def poll_view(
         else t(locale, "poll.footer_multiple" if poll.multiple else "poll.footer_single"),
         button_join_label=t(locale, "poll.join"),
         button_leave_label=t(locale, "poll.leave"),
+        preview=poll.status == PollStatus.PENDING,
     )
 
 
@@ -242,6 +253,32 @@ async def _update_all(
             log.exception("updating %s in %s channel %s failed", what, target.platform, target.channel_id)
 
 
+async def _remove_all(
+    ctx: HandlerContext, copies: Sequence[tuple[ChannelTarget, str]], notice: Reply, what: str
+) -> None:
+    """Delete each posted copy; where the platform refuses (an old message, a missing right),
+    replace it with `notice` instead. One platform failing does not stop the others."""
+    for target, ref in copies:
+        messenger = _messenger(ctx, target.platform)
+        if messenger is None:
+            continue
+        try:
+            await messenger.delete(target, ref)
+            continue
+        except Exception as exc:
+            log.warning(
+                "deleting %s in %s channel %s failed (%s); replacing it with a notice",
+                what,
+                target.platform,
+                target.channel_id,
+                exc,
+            )
+        try:
+            await messenger.update(target, ref, notice)
+        except Exception:
+            log.exception("replacing %s in %s channel %s failed", what, target.platform, target.channel_id)
+
+
 async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
     async with ctx.db.session() as session:
         meeting = await meeting_repo.get_meeting(session, effect.subject_id)
@@ -257,9 +294,11 @@ async def _post_collection(effect: Effect, ctx: HandlerContext) -> None:
 
 
 async def _post_poll(effect: Effect, ctx: HandlerContext) -> None:
+    """A posted poll, in every bound channel (or the effect's one); a preview that nobody has
+    confirmed, or a withdrawn poll, is never posted."""
     async with ctx.db.session() as session:
         poll = await poll_repo.get_poll(session, effect.subject_id)
-        if poll is None:
+        if poll is None or poll.status != PollStatus.POSTED:
             return
         group = await group_repo.get_group(session, poll.group_id)
         if group is None:  # pragma: no cover
@@ -273,8 +312,8 @@ async def _post_poll(effect: Effect, ctx: HandlerContext) -> None:
 async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
     async with ctx.db.session() as session:
         poll = await poll_repo.get_poll(session, effect.subject_id)
-        if poll is None:
-            return
+        if poll is None or poll.status != PollStatus.POSTED:
+            return  # a withdrawn poll's copies are gone (or show the notice): leave them so
         group = await group_repo.get_group(session, poll.group_id)
         if group is None:  # pragma: no cover
             return
@@ -282,6 +321,22 @@ async def _refresh_poll(effect: Effect, ctx: HandlerContext) -> None:
         reply = poll_reply(await build_poll_view(session, poll, locale, group.timezone, ctx.now()))
         copies = await _posted_copies(session, message_repo.POLL, poll.id)
     await _update_all(ctx, copies, reply, f"poll {poll.id}")
+
+
+async def _withdraw_poll(effect: Effect, ctx: HandlerContext) -> None:
+    """After `grupper trekk`: every posted copy of the poll is deleted, or, where the platform
+    will not delete it, replaced with "the poll is withdrawn" (so no copy takes a click)."""
+    async with ctx.db.session() as session:
+        poll = await poll_repo.get_poll(session, effect.subject_id)
+        if poll is None or poll.status != PollStatus.WITHDRAWN:
+            return
+        group = await group_repo.get_group(session, poll.group_id)
+        if group is None:  # pragma: no cover
+            return
+        locale = resolve_locale(effect.locale, group_locale=group.locale, default=ctx.settings.default_locale)
+        notice = Reply(text=t(locale, "poll.withdrawn_notice", question=poll.question), ephemeral=False)
+        copies = await _posted_copies(session, message_repo.POLL, poll.id)
+    await _remove_all(ctx, copies, notice, f"poll {poll.id}")
 
 
 async def _refresh_collection(effect: Effect, ctx: HandlerContext) -> None:
@@ -341,6 +396,7 @@ _RUNNERS = {
     EffectKind.POST_POLL: _post_poll,
     EffectKind.REFRESH_POLL: _refresh_poll,
     EffectKind.REFRESH_COLLECTION: _refresh_collection,
+    EffectKind.WITHDRAW_POLL: _withdraw_poll,
 }
 
 

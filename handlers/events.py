@@ -131,6 +131,9 @@ class PollView:
     footer: str | None = None  # e.g. "Klikk for å melde deg på eller av."
     button_join_label: str = "Bli med"
     button_leave_label: str = "Meld av"
+    # A preview for the secretariat before it is posted: shown as it will look, without buttons
+    # to vote (nobody can sign up for a poll that is not out yet).
+    preview: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,9 @@ class EffectKind(enum.StrEnum):
     # none was posted yet and the meeting takes submissions
     REFRESH_COLLECTION = "refresh_collection"
     JOIN_REQUESTED = "join_requested"  # tell a group's channels that another channel asks to join
+    # delete every posted copy of a withdrawn poll (or, where the platform will not, replace it
+    # with a notice that it is withdrawn)
+    WITHDRAW_POLL = "withdraw_poll"
 
 
 @dataclass(frozen=True, slots=True)

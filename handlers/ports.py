@@ -40,6 +40,11 @@ class Messenger(Protocol):
         """Replace a message the bot posted earlier (poll results)."""
         ...
 
+    async def delete(self, target: ChannelTarget, message_ref: str) -> None:
+        """Remove a message the bot posted earlier (a withdrawn poll); raises DeliveryError when
+        the platform will not (the caller then replaces it with a notice instead)."""
+        ...
+
     async def send_direct(self, target: DirectTarget, reply: Reply) -> str:
         """Send a 1:1 message (reminders); raises DeliveryError when it cannot."""
         ...

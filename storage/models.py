@@ -116,6 +116,16 @@ class AttendanceStatus(enum.StrEnum):
     SUBSTITUTE = "substitute"  # vara for another member
 
 
+class PollStatus(enum.StrEnum):
+    """Where a poll is in its life: an odd one waits as PENDING until the secretariat confirms
+    its preview; POSTED takes votes and is shown; WITHDRAWN (`grupper trekk`) keeps its votes
+    but takes no more, is shown nowhere and is left out of the referat."""
+
+    PENDING = "pending"
+    POSTED = "posted"
+    WITHDRAWN = "withdrawn"
+
+
 class ReminderState(enum.StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
@@ -412,6 +422,11 @@ class Poll(Base):
     # Set once, by whoever closes it first (`grupper lukk`, or the scheduler at `closes_at`):
     # a conditional UPDATE … WHERE closed_at IS NULL, so replicas announce it exactly once.
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Changed only by conditional UPDATEs (pending → posted, posted → withdrawn), so a confirm
+    # clicked twice, or on two replicas at once, posts the poll once.
+    status: Mapped[PollStatus] = mapped_column(
+        _enum(PollStatus, "poll_status"), default=PollStatus.POSTED, server_default=PollStatus.POSTED.value
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     options: Mapped[list[PollOption]] = relationship(

@@ -112,7 +112,8 @@ async def test_paminnelser_av_og_pa(db: Database) -> None:
 async def test_data_export_and_delete(db: Database) -> None:
     bot = TranscriptBot(db)
     await seed(bot)
-    await bot.say('grupper ny "Gruppe 1 | Sara Sekretær"', as_=SARA)
+    preview = await bot.say('grupper ny "Gruppe 1 | Sara Sekretær"', as_=SARA)  # one group: odd
+    await bot.say(preview.buttons[0].value, as_=SARA)  # Legg ut
     await bot.say("runde Mitt innlegg", as_=KARI)
     await bot.say("forfall", as_=KARI)
     from storage.models import PollOption

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from handlers.command_table import COMMANDS
 from handlers.commands.follow_ups import FollowUpDone, FollowUpList
 from handlers.commands.language import GroupLanguage
-from handlers.commands.polls import GroupsClose, GroupsDeadline, GroupsExport
+from handlers.commands.polls import (
+    GroupsClose,
+    GroupsDeadline,
+    GroupsDiscard,
+    GroupsExport,
+    GroupsPost,
+    GroupsWithdraw,
+)
 from handlers.dates import (
     DateTimeError,
     looks_like_date,
@@ -967,6 +974,9 @@ def test_every_alias_parses_to_its_command(word: str, name: str) -> None:
                 ("grupper", "frist"): ("30.01.2026 12:00", GroupsDeadline),
                 ("grupper", "lukk"): ("", GroupsClose),
                 ("grupper", "eksport"): ("", GroupsExport),
+                ("grupper", "trekk"): ("", GroupsWithdraw),
+                ("grupper", "publiser"): ("12", GroupsPost),
+                ("grupper", "forkast"): ("12", GroupsDiscard),
                 ("oppfolging", "ferdig"): ("12", FollowUpDone),
                 ("oppfolging", "status"): ("", FollowUpList),
                 ("oppfolging", "mine"): ("", FollowUpList),
@@ -1067,6 +1077,9 @@ _VALID_TYPES = (
     GroupsDeadline,
     GroupsClose,
     GroupsExport,
+    GroupsWithdraw,
+    GroupsPost,
+    GroupsDiscard,
     FollowUpDone,
     FollowUpList,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from hypothesis import given
@@ -159,6 +160,19 @@ def test_closed_poll_has_no_buttons() -> None:
     blocks = poll_blocks(_poll(closed=True))
     assert not any("accessory" in b for b in blocks)
     assert "Stengt" in _texts(blocks)
+
+
+def test_a_preview_shows_the_poll_without_vote_buttons() -> None:
+    preview = dataclasses.replace(_poll(), preview=True)
+    blocks = poll_blocks(preview)
+    assert not any("accessory" in b for b in blocks)
+    assert "Digitalisering" in _texts(blocks) and "Stengt" not in _texts(blocks)
+    buttons = (Button("Legg ut", "grupper:publiser:7", "grupper publiser 7", ButtonStyle.PRIMARY),)
+    payload = message_payload(Reply(text="Uvanlig", poll=preview, buttons=buttons))
+    [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
+    assert [(e["action_id"], e["value"]) for e in actions["elements"]] == [
+        ("grupper:publiser:7", "grupper publiser 7")
+    ]
 
 
 def test_poll_action_ids_parse_strictly() -> None:

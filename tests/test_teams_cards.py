@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -120,6 +121,11 @@ def test_poll_card_one_action_per_group_with_who_signed_up() -> None:
 
 def test_closed_poll_has_no_buttons() -> None:
     assert _actions(poll_card(_poll(closed=True))) == []
+
+
+def test_a_preview_shows_the_poll_without_vote_buttons() -> None:
+    card = poll_card(dataclasses.replace(_poll(), preview=True))
+    assert _actions(card) == [] and "Sikkerhet" in _runs(card)
 
 
 def test_form_card_is_prefilled_and_names_its_owner() -> None:

@@ -177,7 +177,8 @@ async def test_pending_import_expires_and_a_bad_one_is_never_kept(db: Database) 
 async def test_a_due_poll_is_closed_once_by_racing_passes(db: Database) -> None:
     bot = TranscriptBot(db)
     await seed(bot)
-    assert (await bot.say('grupper ny "Data" "Sikkerhet" --frist 14.01.2026 12:00', as_=SARA)).ok
+    new_poll = 'grupper ny "Data | Kari Nordmann" "Sikkerhet | Ola Hansen" --frist 14.01.2026 12:00'
+    assert (await bot.say(new_poll, as_=SARA)).ok
     (poll,) = await rows(db, Poll)
     assert poll.closes_at == datetime(2026, 1, 14, 12, 0, tzinfo=OSLO)
     assert await close_due_polls(bot.ctx) == []

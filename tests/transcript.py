@@ -70,6 +70,12 @@ class Updated:
 
 
 @dataclass
+class Deleted:
+    target: ChannelTarget
+    message_ref: str
+
+
+@dataclass
 class SentDirect:
     target: DirectTarget
     reply: Reply
@@ -86,7 +92,9 @@ class RecordingMessenger:
         self.posts: list[Posted] = []
         self.updates: list[Updated] = []
         self.directs: list[SentDirect] = []
+        self.deletes: list[Deleted] = []
         self.fail = False
+        self.refuse_deletes = False  # as a platform that will not delete an old message
 
     async def post(self, target: ChannelTarget, reply: Reply, *, thread_ref: str | None = None) -> str:
         if self.fail:
@@ -99,6 +107,11 @@ class RecordingMessenger:
         if self.fail:
             raise RuntimeError(f"{self.platform} is down")
         self.updates.append(Updated(target, message_ref, reply))
+
+    async def delete(self, target: ChannelTarget, message_ref: str) -> None:
+        if self.fail or self.refuse_deletes:
+            raise RuntimeError(f"{self.platform} will not delete {message_ref}")
+        self.deletes.append(Deleted(target, message_ref))
 
     async def send_direct(self, target: DirectTarget, reply: Reply) -> str:
         ref = f"{self.platform}-dm-{next(self._refs)}"

@@ -98,6 +98,10 @@ class _LazySessionMessenger:
         await self._adapter.ensure_session()
         await self._adapter.messenger.update(target, message_ref, reply)
 
+    async def delete(self, target: Any, message_ref: str) -> None:
+        await self._adapter.ensure_session()
+        await self._adapter.messenger.delete(target, message_ref)
+
     async def send_direct(self, target: Any, reply: Reply) -> str:
         await self._adapter.ensure_session()
         return await self._adapter.messenger.send_direct(target, reply)

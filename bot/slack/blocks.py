@@ -244,7 +244,7 @@ def poll_blocks(poll: PollView, locale: str | None = None) -> list[Block]:
             "block_id": f"poll:{poll.poll_id}:{option.option_id}",
             "text": mrkdwn_object(_truncate(f"{head}\n`{count}`  {names}", MAX_SECTION_CHARS)),
         }
-        if not poll.closed:
+        if not poll.closed and not poll.preview:  # a preview shows no buttons: not out yet
             section["accessory"] = {
                 "type": "button",
                 "text": plain(toggle, MAX_BUTTON_TEXT),

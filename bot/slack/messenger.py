@@ -40,6 +40,7 @@ PERMANENT_ERRORS = frozenset(
     {
         "account_inactive",
         "cannot_dm_bot",
+        "cant_delete_message",
         "cant_update_message",
         "channel_not_found",
         "edit_window_closed",
@@ -293,6 +294,13 @@ class SlackMessenger:
             await self.client.chat_update(channel=target.channel_id, ts=message_ref, **message_payload(reply))
         except TRANSIENT as exc:
             raise delivery_error(exc, "chat.update") from exc
+
+    async def delete(self, target: ChannelTarget, message_ref: str) -> None:
+        """chat.delete of a message the bot posted (a withdrawn poll)."""
+        try:
+            await self.client.chat_delete(channel=target.channel_id, ts=message_ref)
+        except TRANSIENT as exc:
+            raise delivery_error(exc, "chat.delete") from exc
 
     async def send_direct(self, target: DirectTarget, reply: Reply) -> str:
         user_id = target.user_id

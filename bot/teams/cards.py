@@ -156,7 +156,7 @@ def poll_card(poll: PollView) -> dict[str, Any]:
         if option.voters:
             details.append(_rich(_run(", ".join(option.voters), size="Small"), spacing="None"))
         columns: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": details}]
-        if not poll.closed:
+        if not poll.closed and not poll.preview:  # a preview shows no buttons: not out yet
             button = _execute(
                 poll.button_join_label,
                 VERB_POLL,

@@ -1,5 +1,5 @@
-"""Teams' outbound side for handlers (handlers.ports.Messenger): post in channels, update poll
-cards, and reach people 1:1 (reminders), all through the one pooled BotConnectorClient.
+"""Teams' outbound side for handlers (handlers.ports.Messenger): post in channels, update and
+delete poll cards, and reach people 1:1 (reminders), all through the one pooled BotConnectorClient.
 
 Handlers name targets by ids only (a member's identity or e-mail, a group's channel); the
 conversation references that say how to reach them live in one store, the
@@ -182,6 +182,13 @@ class TeamsMessenger:
             message_ref,
             address_activity(activity, reference, conversation_id),
         )
+
+    async def delete(self, target: ChannelTarget, message_ref: str) -> None:
+        """Delete a message the bot posted (a withdrawn poll's card):
+        DELETE /v3/conversations/{id}/activities/{activityId}."""
+        reference = await self.channel_reference(target)
+        conversation_id = str(_conversation(reference).get("id") or target.channel_id)
+        await self.client.delete_activity(str(reference["serviceUrl"]), conversation_id, message_ref)
 
     async def send_direct(self, target: DirectTarget, reply: Reply) -> str:
         """A 1:1 message: through the stored chat, a new chat with the user, or one found by e-mail."""

@@ -1,6 +1,14 @@
 """Work-group sign-up: `grupper` shows the poll here, `grupper ny` (secretariat) creates one and
 posts it in every bound channel, and a click on an option joins or leaves it.
 
+A poll that reads oddly (a group without a responsible person, none with one, only one group:
+usually a missing `|` or quotes) is not posted at once. Its author gets a preview only they see,
+what looks odd, and two buttons: **Legg ut** (`grupper publiser <nr>`) and **Avbryt** (`grupper
+forkast <nr>`). The pending poll is stored, so the buttons work after a restart and on any
+replica; it is shown nowhere, takes no votes and is not in the referat until it is posted.
+`grupper trekk` withdraws the latest posted poll: its messages are taken down on every platform,
+its votes are kept, and it takes no more and is left out of the referat.
+
 A poll closes at its `frist` (`grupper frist DD.MM.YYYY HH:MM`, or `--frist` on `grupper ny`), by
 the scheduler's pass (`close_due_polls`, exactly once across replicas), or at once with
 `grupper lukk`; every posted copy then shows it closed with the final sign-ups. `grupper eksport`
@@ -10,8 +18,10 @@ gives the sign-ups as CSV for a spreadsheet, with formula-like cells neutralised
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -21,14 +31,14 @@ from handlers.command_table import Subcommand, command
 from handlers.commands.common import answer, contacts, current_meeting, refuse, require_secretariat
 from handlers.context import HandlerContext
 from handlers.dates import DateTimeError, looks_like_time, parse_date, parse_time
-from handlers.effects import channel_target, run_effects
-from handlers.events import Effect, EffectKind, FileAttachment, Reply
+from handlers.effects import build_poll_view, channel_target, run_effects
+from handlers.events import Button, ButtonStyle, Effect, EffectKind, FileAttachment, Reply
 from handlers.i18n import format_deadline, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import GroupsNew, GroupsShow
 from handlers.referat.deadline import DEFAULT_DEADLINE_TIME, group_zone
 from handlers.text import clean, escape_markdown_inline
-from storage.models import Poll
+from storage.models import Poll, PollStatus
 from storage.repositories import groups as group_repo
 from storage.repositories import members as member_repo
 from storage.repositories import polls as poll_repo
@@ -40,12 +50,12 @@ GRUPPER = command(
     aliases=("groups",),
     usage_nb='grupper | grupper ny "Navn | Ansvarlig [| maks N]" … [--enkeltvalg] '
     '[--frist DD.MM.YYYY [HH:MM]] [--sporsmal "…"] | grupper frist DD.MM.YYYY HH:MM | '
-    "grupper lukk | grupper eksport",
+    "grupper lukk | grupper trekk | grupper eksport",
     usage_en='grupper | grupper ny "Name | Owner [| max N]" … [--single] '
     '[--frist DD.MM.YYYY [HH:MM]] [--question "…"] | grupper frist DD.MM.YYYY HH:MM | '
-    "grupper lukk | grupper eksport",
-    summary_nb="Vis påmeldingen til arbeidsgrupper; sekretariatet lager, stenger og eksporterer den",
-    summary_en="Show the work-group sign-up; the secretariat creates, closes and exports it",
+    "grupper lukk | grupper trekk | grupper eksport",
+    summary_nb="Vis påmeldingen til arbeidsgrupper; sekretariatet lager, stenger, trekker og eksporterer den",
+    summary_en="Show the work-group sign-up; the secretariat creates, closes, withdraws and exports it",
     role="anyone",
     subcommands=(
         Subcommand("vis", ("show",)),
@@ -53,6 +63,10 @@ GRUPPER = command(
         Subcommand("frist", ("deadline", "stenger", "closes"), role="secretariat"),
         Subcommand("lukk", ("close", "steng"), role="secretariat"),
         Subcommand("eksport", ("export", "csv"), role="secretariat"),
+        Subcommand("trekk", ("withdraw", "trekk-tilbake"), role="secretariat"),
+        # the preview's two buttons (typed, they work too)
+        Subcommand("publiser", ("post", "publish", "legg-ut", "leggut"), role="secretariat"),
+        Subcommand("forkast", ("discard", "avbryt", "cancel"), role="secretariat"),
     ),
     grammar=lambda rest, args: _grammar(rest, args),
     position=80,
@@ -80,6 +94,58 @@ class GroupsExport:
     """`grupper eksport`: the latest poll's sign-ups as CSV."""
 
 
+@dataclass(frozen=True, slots=True)
+class GroupsWithdraw:
+    """`grupper trekk`: withdraw the latest posted poll from every channel."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsPost:
+    """`grupper publiser <nr>` (the preview's **Legg ut**): post the pending poll."""
+
+    poll_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsDiscard:
+    """`grupper forkast <nr>` (the preview's **Avbryt**): throw the pending poll away."""
+
+    poll_id: int
+
+
+# --- what makes a poll odd -----------------------------------------------------------------------
+
+
+class Oddity(enum.StrEnum):
+    """What makes a new poll look unintended (the key of its explanation: `poll.odd_<value>`)."""
+
+    ONE_GROUP = "one_group"  # only one group: often several were meant, without quotes
+    NO_RESPONSIBLE = "no_responsible"  # no group has a responsible person (no `|` anywhere)
+    MISSING_RESPONSIBLE = "missing_responsible"  # some groups have none (their `|` forgotten)
+
+
+@dataclass(frozen=True, slots=True)
+class Odd:
+    kind: Oddity
+    labels: tuple[str, ...] = ()  # the groups it is about (MISSING_RESPONSIBLE)
+
+
+def oddities(options: Sequence[OptionSpec]) -> tuple[Odd, ...]:
+    """What is odd about a poll with these options, in the order it is told; () when nothing is.
+
+    A group needs a responsible person (`"Navn | Ansvarlig"`): when none has one, that is said
+    once; when only some lack one, those are named. A poll of one group is odd by itself."""
+    found: list[Odd] = []
+    if len(options) == 1:
+        found.append(Odd(Oddity.ONE_GROUP))
+    missing = tuple(o.label for o in options if not (o.responsible_text or "").strip())
+    if missing and len(missing) == len(options):
+        found.append(Odd(Oddity.NO_RESPONSIBLE))
+    elif missing:
+        found.append(Odd(Oddity.MISSING_RESPONSIBLE, missing))
+    return tuple(found)
+
+
 _TIME_WORDS = frozenset({"kl", "kl.", "klokka", "klokken", "at"})
 
 
@@ -96,16 +162,38 @@ def _deadline_grammar(words: list[str], today: date | None) -> GroupsDeadline:
         raise grammar.fail(error.key, "grupper", value=error.value, reason=error.reason) from None
 
 
+_BARE = {"lukk": GroupsClose, "eksport": GroupsExport, "trekk": GroupsWithdraw}
+_PREVIEW_ANSWERS: dict[str, type[GroupsPost] | type[GroupsDiscard]] = {
+    "publiser": GroupsPost,
+    "forkast": GroupsDiscard,
+}
+
+
+def _poll_number(words: list[str]) -> int:
+    """The one number after `grupper publiser|forkast` (the preview's poll)."""
+    if not words:
+        raise grammar.fail("missing_argument", "grupper", command="grupper", argument="poll_number")
+    if len(words) > 1:
+        raise grammar.fail("bad_format", "grupper", value=words[1])
+    number = words[0].lstrip("#")
+    if not number.isdigit() or len(number) > 11:
+        raise grammar.fail("bad_number", "grupper", value=words[0])
+    return int(number)
+
+
 def _grammar(rest: str, args: grammar.Args) -> object:
-    """`grupper frist|lukk|eksport` here; `grupper [vis]` and `grupper ny …` by the parser's."""
+    """`grupper frist|lukk|trekk|eksport|publiser|forkast` here; `grupper [vis]` and
+    `grupper ny …` by the parser's."""
     words = rest.split()
     sub = GRUPPER.subcommand(words[0]) if words else None
     if sub is not None and sub.name == "frist":
         return _deadline_grammar(words[1:], args.today)
-    if sub is not None and sub.name in ("lukk", "eksport"):
+    if sub is not None and sub.name in _BARE:
         if len(words) > 1:
             raise grammar.fail("bad_format", "grupper", value=words[1])
-        return GroupsClose() if sub.name == "lukk" else GroupsExport()
+        return _BARE[sub.name]()
+    if sub is not None and sub.name in _PREVIEW_ANSWERS:
+        return _PREVIEW_ANSWERS[sub.name](_poll_number(words[1:]))
     return grammar.grupper(rest, args)
 
 
@@ -120,6 +208,8 @@ async def show(cmd: GroupsShow, scope: Scope, ctx: HandlerContext) -> Reply:
     poll = await poll_repo.latest_poll(scope.session, scope.group.id)
     if poll is None:
         return answer(scope, "poll.none")
+    if poll.status == PollStatus.WITHDRAWN:
+        return answer(scope, "poll.latest_withdrawn", question=poll.question)
     event = scope.event
     target = channel_target(platform_of(event), event.workspace_id, event.channel_id)
     return Reply(
@@ -149,6 +239,7 @@ async def create(cmd: GroupsNew, scope: Scope, ctx: HandlerContext) -> Reply:
     meeting = await current_meeting(scope)
     question = clean(cmd.question).strip() if cmd.question else t(scope.locale, "poll.default_question")
     await ensure_member(scope)
+    odd = oddities(options)
     poll = await poll_repo.create_poll(
         scope.session,
         group_id=scope.group.id,
@@ -157,12 +248,100 @@ async def create(cmd: GroupsNew, scope: Scope, ctx: HandlerContext) -> Reply:
         options=options,
         multiple=not cmd.single_choice,
         closes_at=closes_at,
+        status=PollStatus.PENDING if odd else PollStatus.POSTED,
     )
     bindings = await group_repo.bindings_of(scope.session, scope.group.id)
+    if odd:
+        return await _preview(scope, poll, odd, channels=len(bindings))
+    return _posted(scope, poll, count=len(options), channels=len(bindings))
+
+
+def _posted(scope: Scope, poll: Poll, *, count: int, channels: int) -> Reply:
+    """The answer to a poll going out, and the effect that posts it in every bound channel."""
     return Reply(
-        text=t(scope.locale, "poll.created", question=question, count=len(options), channels=len(bindings)),
+        text=t(scope.locale, "poll.created", question=poll.question, count=count, channels=channels),
         effects=(Effect(EffectKind.POST_POLL, poll.id),),
     )
+
+
+def _odd_text(scope: Scope, odd: Odd) -> str:
+    labels = ", ".join(f"«{label}»" for label in odd.labels)
+    return t(scope.locale, f"poll.odd_{odd.kind.value}", labels=labels)
+
+
+async def _preview(scope: Scope, poll: Poll, odd: Sequence[Odd], *, channels: int) -> Reply:
+    """The pending poll as it will look (no vote buttons), what is odd, and Legg ut / Avbryt.
+    Only the asker sees it where the platform allows (Slack); the buttons check the role."""
+    view = await build_poll_view(scope.session, poll, scope.locale, scope.timezone, scope.now)
+    lines = [
+        t(scope.locale, "poll.preview_intro"),
+        *(f"- {_odd_text(scope, o)}" for o in odd),
+        "",
+        t(scope.locale, "poll.preview_hint", channels=channels),
+    ]
+    buttons = (
+        Button(
+            label=t(scope.locale, "poll.post_button"),
+            action_id=f"grupper:publiser:{poll.id}",
+            value=f"grupper publiser {poll.id}",
+            style=ButtonStyle.PRIMARY,
+        ),
+        Button(
+            label=t(scope.locale, "poll.discard_button"),
+            action_id=f"grupper:forkast:{poll.id}",
+            value=f"grupper forkast {poll.id}",
+        ),
+    )
+    return Reply(text="\n".join(lines), poll=view, buttons=buttons)
+
+
+async def _own_poll(scope: Scope, poll_id: int) -> Poll | None:
+    """A work-group poll of this group by its number (another group's is none of ours)."""
+    poll = await poll_repo.get_poll(scope.session, poll_id)
+    if poll is None or poll.group_id != scope.group.id or not poll.is_work_groups:
+        return None
+    return poll
+
+
+@GRUPPER.handles(GroupsPost)
+async def post_pending(cmd: GroupsPost, scope: Scope, ctx: HandlerContext) -> Reply:
+    """**Legg ut** on a preview: the pending poll goes out exactly as a normal `grupper ny` would.
+    The conditional UPDATE lets one click post it; a second (or a redelivered) click is told it
+    is already out, and posts nothing."""
+    refusal = await require_secretariat(scope, "grupper publiser")
+    if refusal is not None:
+        return refusal
+    poll = await _own_poll(scope, cmd.poll_id)
+    if poll is None:
+        return refuse(scope, "poll.preview_gone", number=cmd.poll_id)
+    if await poll_repo.mark_posted(scope.session, poll.id):
+        await ensure_member(scope)
+        options = await poll_repo.options_of(scope.session, poll.id)
+        bindings = await group_repo.bindings_of(scope.session, scope.group.id)
+        return _posted(scope, poll, count=len(options), channels=len(bindings))
+    status = await poll_repo.current_status(scope.session, poll.id)
+    if status is None:  # discarded by another click meanwhile
+        return refuse(scope, "poll.preview_gone", number=cmd.poll_id)
+    if status == PollStatus.WITHDRAWN:
+        return answer(scope, "poll.already_withdrawn", question=poll.question)
+    return answer(scope, "poll.already_posted", question=poll.question)
+
+
+@GRUPPER.handles(GroupsDiscard)
+async def discard_pending(cmd: GroupsDiscard, scope: Scope, ctx: HandlerContext) -> Reply:
+    """**Avbryt** on a preview: the pending poll is deleted; nothing was ever posted. A poll that
+    is out already is not taken back this way (that is `grupper trekk`)."""
+    refusal = await require_secretariat(scope, "grupper forkast")
+    if refusal is not None:
+        return refusal
+    poll = await _own_poll(scope, cmd.poll_id)
+    if poll is None:
+        return refuse(scope, "poll.preview_gone", number=cmd.poll_id)
+    question = poll.question
+    if await poll_repo.discard_pending(scope.session, poll.id):
+        await ensure_member(scope)
+        return answer(scope, "poll.discarded", question=question)
+    return refuse(scope, "poll.cannot_discard", question=question)
 
 
 async def _state(scope: Scope, poll: Poll, option_id: int, member_id: int) -> Reply:
@@ -191,6 +370,8 @@ async def vote(scope: Scope, ctx: HandlerContext) -> Reply:
         return refuse(scope, "poll.unknown")
     if result.outcome == VoteOutcome.CLOSED:
         return refuse(scope, "poll.closed", contacts=await contacts(scope))
+    if result.outcome == VoteOutcome.WITHDRAWN:
+        return refuse(scope, "poll.withdrawn", contacts=await contacts(scope))
     if result.outcome == VoteOutcome.FULL:
         cap = result.option.cap if result.option is not None else 0
         return refuse(scope, "poll.full", option=label, cap=cap)
@@ -204,13 +385,17 @@ async def vote(scope: Scope, ctx: HandlerContext) -> Reply:
     return Reply(text=text, effects=(Effect(EffectKind.REFRESH_POLL, poll.id),))
 
 
-async def _latest(scope: Scope, command: str) -> Poll | Reply:
+async def _latest(scope: Scope, command: str, *, withdrawn_too: bool = False) -> Poll | Reply:
+    """The latest poll that went out, for a secretariat command on it. A withdrawn one is
+    refused (not closed or moved), except where `withdrawn_too` (its sign-ups are still kept)."""
     refusal = await require_secretariat(scope, command)
     if refusal is not None:
         return refusal
     poll = await poll_repo.latest_poll(scope.session, scope.group.id)
     if poll is None:
         return refuse(scope, "poll.none")
+    if poll.status == PollStatus.WITHDRAWN and not withdrawn_too:
+        return refuse(scope, "poll.already_withdrawn", question=poll.question)
     return poll
 
 
@@ -249,6 +434,25 @@ async def close_now(cmd: GroupsClose, scope: Scope, ctx: HandlerContext) -> Repl
     )
 
 
+@GRUPPER.handles(GroupsWithdraw)
+async def withdraw(cmd: GroupsWithdraw, scope: Scope, ctx: HandlerContext) -> Reply:
+    """`grupper trekk`: the latest posted poll is withdrawn (once: typed twice, the second is
+    told so and withdraws no older poll). Its messages come down on every platform, its votes
+    stay stored, and it takes no more and is left out of the referat. Audited."""
+    poll = await _latest(scope, "grupper trekk", withdrawn_too=True)
+    if isinstance(poll, Reply):
+        return poll
+    if not await poll_repo.withdraw(scope.session, poll.id):
+        return answer(scope, "poll.already_withdrawn", question=poll.question)
+    await ensure_member(scope)
+    votes = await poll_repo.sign_ups(scope.session, poll.id)
+    await record(scope.session, scope, "poll.withdraw", {"poll_id": poll.id, "sign_ups": len(votes)})
+    return Reply(
+        text=t(scope.locale, "poll.withdrawn_now", question=poll.question, count=len(votes)),
+        effects=(Effect(EffectKind.WITHDRAW_POLL, poll.id),),
+    )
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -269,7 +473,7 @@ def sign_ups_csv(rows: list[tuple[str, ...]]) -> bytes:
 
 @GRUPPER.handles(GroupsExport)  # not read-only: the export of personal data is audited
 async def export(cmd: GroupsExport, scope: Scope, ctx: HandlerContext) -> Reply:
-    poll = await _latest(scope, "grupper eksport")
+    poll = await _latest(scope, "grupper eksport", withdrawn_too=True)
     if isinstance(poll, Reply):
         return poll
     zone = group_zone(scope.group)

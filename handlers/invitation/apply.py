@@ -20,7 +20,7 @@ from handlers.audit import record_cli
 from handlers.i18n import t
 from handlers.invitation.model import AgendaEntry, Invitation, Invitee
 from storage.db import Database
-from storage.models import AgendaItem, Group, Meeting, MeetingStatus, Member
+from storage.models import AgendaItem, Group, Meeting, MeetingStatus, Member, PollStatus
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import members as member_repo
 from storage.repositories import polls as poll_repo
@@ -213,7 +213,7 @@ async def _existing_poll(
     if meeting_id is None or not labels:
         return None
     poll = await poll_repo.latest_poll(session, group_id)
-    if poll is None or poll.meeting_id != meeting_id:
+    if poll is None or poll.meeting_id != meeting_id or poll.status != PollStatus.POSTED:
         return None
     options = await poll_repo.options_of(session, poll.id)
     return poll.id if [o.label for o in options] == labels else None

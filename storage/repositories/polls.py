@@ -2,6 +2,9 @@
 
 Votes from every platform land in the same rows, so a group with a Slack and a Teams channel
 counts them together. Toggling locks the option row (PostgreSQL) so a cap holds under races.
+
+A poll's status moves pending → posted → withdrawn, each step by a conditional UPDATE, so of two
+clicks (or replicas) doing the same step exactly one does it. Only a posted poll takes votes.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, Poll, PollOption, Vote
+from storage.models import Member, Poll, PollOption, PollStatus, Vote
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,8 @@ class VoteOutcome(enum.StrEnum):
     MOVED = "moved"  # single choice: the vote moved from another option to this one
     FULL = "full"
     CLOSED = "closed"
-    UNKNOWN = "unknown"  # no such option in this poll
+    WITHDRAWN = "withdrawn"  # `grupper trekk`: the poll takes no more votes
+    UNKNOWN = "unknown"  # no such option in this poll (or a preview nobody has posted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ async def create_poll(
     multiple: bool = True,
     closes_at: datetime | None = None,
     is_work_groups: bool = True,
+    status: PollStatus = PollStatus.POSTED,
 ) -> Poll:
     poll = Poll(
         group_id=group_id,
@@ -59,6 +65,7 @@ async def create_poll(
         multiple=multiple,
         closes_at=closes_at,
         is_work_groups=is_work_groups,
+        status=status,
     )
     session.add(poll)
     await session.flush()
@@ -89,9 +96,15 @@ async def options_of(session: AsyncSession, poll_id: int) -> list[PollOption]:
 
 
 async def latest_poll(session: AsyncSession, group_id: int, *, work_groups: bool = True) -> Poll | None:
+    """The group's latest poll that went out: posted, or withdrawn since (callers say so rather
+    than fall back to an older poll). A pending preview is nobody's business but its author's."""
     stmt = (
         select(Poll)
-        .where(Poll.group_id == group_id, Poll.is_work_groups.is_(work_groups))
+        .where(
+            Poll.group_id == group_id,
+            Poll.is_work_groups.is_(work_groups),
+            Poll.status != PollStatus.PENDING,
+        )
         .order_by(Poll.created_at.desc(), Poll.id.desc())
         .limit(1)
     )
@@ -104,29 +117,77 @@ def is_closed(poll: Poll, now: datetime) -> bool:
 
 
 async def close_poll(session: AsyncSession, poll_id: int, now: datetime) -> bool:
-    """Mark the poll closed; True only for the one caller (of any replica) that closed it.
+    """Mark a posted poll closed; True only for the one caller (of any replica) that closed it.
 
     A conditional UPDATE … WHERE closed_at IS NULL: two replicas racing both run it, the database
     lets exactly one of them change the row, so the closing is announced once."""
+    return await _change(
+        session,
+        poll_id,
+        (Poll.closed_at.is_(None), Poll.status == PollStatus.POSTED),
+        {"closed_at": now},
+    )
+
+
+async def _change(
+    session: AsyncSession, poll_id: int, only_if: tuple[Any, ...], values: dict[str, Any]
+) -> bool:
+    """UPDATE the poll WHERE `only_if` holds: True for the one caller that changed it."""
     result = await session.execute(
         update(Poll)
-        .where(Poll.id == poll_id, Poll.closed_at.is_(None))
-        .values(closed_at=now)
+        .where(Poll.id == poll_id, *only_if)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
-    closed = int(getattr(result, "rowcount", 0) or 0) == 1
-    if closed:
+    changed = int(getattr(result, "rowcount", 0) or 0) == 1
+    if changed:
         poll = await session.get(Poll, poll_id)
         if poll is not None:
             await session.refresh(poll)
-    return closed
+    return changed
+
+
+async def current_status(session: AsyncSession, poll_id: int) -> PollStatus | None:
+    """The poll's status as stored now (not as this session last loaded it); None when gone."""
+    result = await session.execute(select(Poll.status).where(Poll.id == poll_id))
+    return result.scalar_one_or_none()
+
+
+async def mark_posted(session: AsyncSession, poll_id: int) -> bool:
+    """A confirmed preview: pending → posted. True only for the one click that posted it."""
+    return await _change(
+        session, poll_id, (Poll.status == PollStatus.PENDING,), {"status": PollStatus.POSTED}
+    )
+
+
+async def withdraw(session: AsyncSession, poll_id: int) -> bool:
+    """`grupper trekk`: posted → withdrawn (its votes stay). True only for the one that did it."""
+    return await _change(
+        session, poll_id, (Poll.status == PollStatus.POSTED,), {"status": PollStatus.WITHDRAWN}
+    )
+
+
+async def discard_pending(session: AsyncSession, poll_id: int) -> bool:
+    """A cancelled preview is deleted with its options (it never took a vote); False when it is no
+    longer pending (posted, or discarded already)."""
+    result = await session.execute(
+        delete(Poll)
+        .where(Poll.id == poll_id, Poll.status == PollStatus.PENDING)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 async def due_to_close(session: AsyncSession, now: datetime) -> list[int]:
-    """Polls whose closing time has come and that nobody has marked closed yet."""
+    """Posted polls whose closing time has come and that nobody has marked closed yet."""
     stmt = (
         select(Poll.id)
-        .where(Poll.closed_at.is_(None), Poll.closes_at.is_not(None), Poll.closes_at <= now)
+        .where(
+            Poll.status == PollStatus.POSTED,
+            Poll.closed_at.is_(None),
+            Poll.closes_at.is_not(None),
+            Poll.closes_at <= now,
+        )
         .order_by(Poll.id)
     )
     return list((await session.execute(stmt)).scalars())
@@ -180,8 +241,10 @@ async def toggle_vote(
         select(PollOption).where(PollOption.id == option_id, PollOption.poll_id == poll_id).with_for_update()
     )
     option = (await session.execute(stmt)).scalar_one_or_none()
-    if poll is None or option is None:
+    if poll is None or option is None or poll.status == PollStatus.PENDING:
         return VoteResult(VoteOutcome.UNKNOWN)
+    if poll.status == PollStatus.WITHDRAWN:
+        return VoteResult(VoteOutcome.WITHDRAWN, option)
     if is_closed(poll, now):
         return VoteResult(VoteOutcome.CLOSED, option)
     mine = await member_option_ids(session, poll_id, member_id)

@@ -27,6 +27,7 @@ from storage.models import (
     PlatformIdentity,
     Poll,
     PollOption,
+    PollStatus,
     ReferatFinal,
     Submission,
     Vote,
@@ -95,13 +96,15 @@ async def _work_group_polls(
     session: AsyncSession, meeting: Meeting, previous: Meeting | None, following: Meeting | None
 ) -> list[Poll]:
     """The meeting's own work-group polls; failing that, the group's latest unattached one
-    created since the previous meeting (and before the next one), as posted from chat."""
-    own = select(Poll).where(Poll.meeting_id == meeting.id, Poll.is_work_groups.is_(True))
+    created since the previous meeting (and before the next one), as posted from chat. Only
+    posted ones: a preview nobody confirmed, or a withdrawn poll, is no part of the minutes."""
+    posted = Poll.status == PollStatus.POSTED
+    own = select(Poll).where(Poll.meeting_id == meeting.id, Poll.is_work_groups.is_(True), posted)
     polls = list((await session.execute(own.order_by(Poll.created_at, Poll.id))).scalars())
     if polls:
         return polls
     loose = select(Poll).where(
-        Poll.group_id == meeting.group_id, Poll.meeting_id.is_(None), Poll.is_work_groups.is_(True)
+        Poll.group_id == meeting.group_id, Poll.meeting_id.is_(None), Poll.is_work_groups.is_(True), posted
     )
     if previous is not None:
         loose = loose.where(Poll.created_at > previous.ends_at)

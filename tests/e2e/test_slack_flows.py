@@ -470,7 +470,9 @@ async def test_form_save_after_close_is_refused_in_the_form(slack: SlackWorld) -
 async def test_work_group_poll_clicks_by_several_users(slack: SlackWorld) -> None:
     await set_up_group(slack)
     created = await slack.command(
-        "/grupper", 'ny "Digitalisering | Kari Nordmann | maks 2" "Beredskap & sikkerhet"', user=SIRI
+        "/grupper",
+        'ny "Digitalisering | Kari Nordmann | maks 2" "Beredskap & sikkerhet | Per Olsen"',
+        user=SIRI,
     )
     ephemeral_text(created)
     [posted] = await slack.api.wait_for("chat.postMessage")

@@ -346,7 +346,8 @@ async def test_closed_poll_refuses_politely(teams: TeamsWorld) -> None:
 
     await teams.seed()
     scenario = teams.scenario
-    await teams.post(scenario.channel_message(SIRI, 'grupper ny "Data | Kari Nordmann"'))
+    new_poll = 'grupper ny "Data | Kari Nordmann" "Sikkerhet | Per Olsen"'
+    await teams.post(scenario.channel_message(SIRI, new_poll))
     [posted] = [a for a in teams.connector.activities() if a.cards and a.reply_to_id is None]
     async with teams.db.session() as session:
         poll = await session.get(Poll, 1)
@@ -495,9 +496,10 @@ async def test_form_saved_after_closing_is_refused_and_keeps_the_form(teams: Tea
 async def test_action_submit_from_older_clients_votes_too(teams: TeamsWorld) -> None:
     await teams.seed()
     scenario = teams.scenario
-    await teams.post(scenario.channel_message(SIRI, 'grupper ny "Data | Kari Nordmann"'))
+    new_poll = 'grupper ny "Data | Kari Nordmann" "Sikkerhet | Per Olsen"'
+    await teams.post(scenario.channel_message(SIRI, new_poll))
     [posted] = [a for a in teams.connector.activities() if a.cards and a.reply_to_id is None]
-    [join] = find_actions(posted.cards[0], VERB_POLL)
+    join, _security = find_actions(posted.cards[0], VERB_POLL)
     # An Action.Submit click arrives as a message whose `value` is the action's data.
     submit = scenario.thread_reply(KARI, posted.activity_id, "")
     submit.pop("text")

@@ -356,7 +356,7 @@ async def test_approve_and_freeze_survive_later_edits_and_deletes(slack: SlackWo
 async def test_poll_closes_at_its_deadline_once_and_exports_neutralised_csv(slack: SlackWorld) -> None:
     await slack.seed(members=((SIRI, Role.SECRETARIAT), (KARI, Role.MEMBER), (PER, Role.MEMBER)))
     created = await slack.command(
-        "/grupper", 'ny "=1+2 | Kari Nordmann" "Beredskap" --frist 30.01.2031 14:00', user=SIRI
+        "/grupper", 'ny "=1+2 | Kari Nordmann" "Beredskap | Per Olsen" --frist 30.01.2031 14:00', user=SIRI
     )
     ephemeral(created)
     [posted] = await slack.api.wait_for("chat.postMessage")
@@ -422,7 +422,7 @@ async def test_poll_closes_at_its_deadline_once_and_exports_neutralised_csv(slac
 
 async def test_grupper_lukk_closes_at_once(slack: SlackWorld) -> None:
     await slack.seed()
-    ephemeral(await slack.command("/grupper", 'ny "Data" "Sikkerhet"', user=SIRI))
+    ephemeral(await slack.command("/grupper", 'ny "Data | Kari Nordmann" "Sikkerhet | Per Olsen"', user=SIRI))
     await slack.api.wait_for("chat.postMessage")
     closed = ephemeral(await slack.command("/grupper", "lukk", user=SIRI))["text"]
     assert "er stengt" in closed

@@ -230,7 +230,8 @@ async def test_approve_freeze_and_fetch_the_final_version_on_teams(teams: TeamsW
 async def test_poll_closes_on_teams_and_refuses_late_votes(teams: TeamsWorld) -> None:
     await teams.seed(members=MEMBERS)
     scenario = teams.scenario
-    await teams.post(scenario.channel_message(SIRI, 'grupper ny "Data | Kari Nordmann" "Sikkerhet"'))
+    new_poll = 'grupper ny "Data | Kari Nordmann" "Sikkerhet | Per Olsen"'
+    await teams.post(scenario.channel_message(SIRI, new_poll))
     [posted] = [a for a in teams.connector.activities() if a.cards and a.reply_to_id is None]
     join, _ = find_actions(posted.cards[0], VERB_POLL)
     assert (await teams.post(scenario.card_action_from(KARI, posted.activity_id, join))).status == 200

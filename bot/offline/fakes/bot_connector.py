@@ -127,6 +127,10 @@ class FakeBotConnector:
         self._throttle_remaining = 0
         self._list_throttle_remaining = 0
         self._throttle_retry_after = 1.0
+        # DELETE …/activities/{id}: the activities deleted (per conversation, thread suffix
+        # dropped), and how many deletes to refuse next (as Teams does for a message it keeps).
+        self.deleted: set[tuple[str, str]] = set()
+        self._refuse_deletes = 0
         self._ids = itertools.count(1_768_900_000_000)
         self._conversation_ids = itertools.count(1)
         self._waiters: list[tuple[Callable[[RecordedActivity], bool], asyncio.Future[RecordedActivity]]] = []
@@ -147,6 +151,14 @@ class FakeBotConnector:
         """Answer the next `count` member-list reads (…/members, …/pagedmembers) with 429."""
         self._list_throttle_remaining = count
         self._throttle_retry_after = retry_after
+
+    def refuse_deletes(self, count: int) -> None:
+        """Answer the next `count` activity deletes with 403 Forbidden."""
+        self._refuse_deletes = count
+
+    def is_deleted(self, conversation_id: str, activity_id: str) -> bool:
+        """Whether the bot deleted this activity (the thread suffix of the id is ignored)."""
+        return (conversation_id.split(";messageid=")[0], activity_id) in self.deleted
 
     def add_member(self, user: FakeTeamsUser, *, team: str | None = None) -> None:
         """A user the connector knows; with `team`, also on that team's member list."""
@@ -173,6 +185,7 @@ class FakeBotConnector:
         self.created_conversations.clear()
         self.member_lookups.clear()
         self.member_list_reads.clear()
+        self.deleted.clear()
 
     def activities(self, conversation_id: str | None = None) -> list[RecordedActivity]:
         """What the bot sent, oldest first; for one conversation (thread suffix ignored) or all."""
@@ -332,6 +345,11 @@ class FakeBotConnector:
         if body is None:
             return self._bad("expected an activity")
         activity_id = request.match_info["activity"]
+        if self.is_deleted(request.match_info["conversation"], activity_id):
+            return web.json_response(
+                {"error": {"code": "ActivityNotFoundInConversation", "message": "Unknown activity."}},
+                status=404,
+            )
         self._record(
             RecordedActivity(
                 method="PUT",
@@ -346,11 +364,20 @@ class FakeBotConnector:
 
     async def _delete(self, request: web.Request) -> web.Response:
         await self._pause(request)
+        conversation_id = request.match_info["conversation"]
+        activity_id = request.match_info["activity"]
+        if self._refuse_deletes > 0:
+            self._refuse_deletes -= 1
+            return web.json_response(
+                {"error": {"code": "Forbidden", "message": "The bot cannot delete this message."}},
+                status=403,
+            )
+        self.deleted.add((conversation_id.split(";messageid=")[0], activity_id))
         self._record(
             RecordedActivity(
                 method="DELETE",
-                conversation_id=request.match_info["conversation"],
-                activity_id=request.match_info["activity"],
+                conversation_id=conversation_id,
+                activity_id=activity_id,
                 reply_to_id=None,
                 body={},
                 authorization=request.headers.get("Authorization"),

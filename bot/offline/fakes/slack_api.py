@@ -114,6 +114,7 @@ class FakeSlackApi:
         self.uploads: dict[str, bytes] = {}
         self.shared_files: dict[str, bytes] = {}  # files users shared, served to the bot token
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → last posted params
+        self.deleted: set[tuple[str, str]] = set()  # (channel, ts) of messages chat.delete removed
         self._limits: dict[str, _Limit] = {}
         self._failures: dict[str, deque[str]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
@@ -187,6 +188,7 @@ class FakeSlackApi:
         self.calls.clear()
         self.rate_limited.clear()
         self.messages.clear()
+        self.deleted.clear()
         self.uploads.clear()
 
     # ---------------------------------------------------------- assertions
@@ -377,10 +379,19 @@ class FakeSlackApi:
 
     def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
-        if not channel or not ts:
+        if not channel or not ts or (channel, ts) in self.deleted:
             return {"ok": False, "error": "message_not_found"}
         self.messages[(channel, ts)] = params
         return {"ok": True, "channel": channel, "ts": ts, "text": params.get("text", "")}
+
+    def _m_chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Deletes a message the bot posted; another's, or one already gone, is not found."""
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        del self.messages[(channel, ts)]
+        self.deleted.add((channel, ts))
+        return {"ok": True, "channel": channel, "ts": ts}
 
     def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self._user_json(str(params.get("user") or ""))
