@@ -39,7 +39,9 @@ from handlers.richtext.model import (
 )
 from handlers.richtext.shorten import ELLIPSIS, flatten, grapheme_cut, markup_cut, shorten, size
 from storage.db import Database
+from storage.models import FollowUp
 from tests.referat_fixtures import build_meeting
+from tests.transcript import SARA, TranscriptBot, rows, seed
 
 LINK = Link(
     "https://www.nkom.no/rapport?a=1&b=2|x", (Text("rapporten fra "), Styled("bold", (Text("Nkom"),)))
@@ -388,3 +390,38 @@ async def test_the_draft_in_chat_has_every_member_text_as_an_echo(sqlite_db: Dat
     assert '<p>Status med <b>fet</b> og <a href="https://www.example.no/">kommunen</a> 🎉</p>' in teams
     assert "<ul><li>punkt a</li><li>punkt b</li></ul>" in teams
     assert_whole_html(teams)
+
+
+# --- the handlers ------------------------------------------------------------------------------
+
+
+async def test_follow_up_commands_show_the_text_back_from_its_tree(db: Database) -> None:
+    bot = TranscriptBot(db)
+    await seed(bot)
+    saved = await bot.say(
+        "oppfolging Send **oversikt** til [KS](https://www.ks.no/) <!here> @Sekretariatet", as_=SARA
+    )
+    assert saved.ok and saved.rich() is not None, saved.text
+    [follow_up] = await rows(db, FollowUp)
+    slack = message_payload(saved)["text"]
+    assert "Send *oversikt* til <https://www.ks.no/|KS> &lt;!here&gt;" in slack, slack
+
+    status = await bot.say("oppfolging status", as_=SARA)
+    body = status.rich()
+    assert body is not None
+    [line_echo] = [p for p in body if isinstance(p, Echo)]
+    assert line_echo.inline
+    slack = message_payload(status)["text"]
+    assert (
+        f"• *#{follow_up.id}* Send *oversikt* til <https://www.ks.no/|KS> &lt;!here&gt; – ansvarlig:" in slack
+    )
+    teams = render_reply(status)[0]
+    assert teams["textFormat"] == "xml"
+    assert (
+        f'<li><b>#{follow_up.id}</b> Send <b>oversikt</b> til <a href="https://www.ks.no/">KS</a>'
+        in teams["text"]
+    )
+
+    done = await bot.say(f"oppfolging ferdig {follow_up.id}", as_=SARA)
+    assert done.ok and done.rich() is not None
+    assert "«Send *oversikt* til <https://www.ks.no/|KS> &lt;!here&gt;»" in message_payload(done)["text"]
