@@ -12,7 +12,7 @@ import lxml.html
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack.blocks import MAX_FALLBACK_CHARS, MAX_SECTION_CHARS, _cut, message_payload
+from bot.slack.blocks import MAX_FALLBACK_CHARS, MAX_SECTION_CHARS, _cut, message_payload, mrkdwn
 from bot.slack.richtext import echo_mrkdwn, to_mrkdwn
 from bot.teams.cards import MAX_MESSAGE_CHARS, render_reply
 from bot.teams.html import markdown_blocks
@@ -352,6 +352,23 @@ def test_teams_bot_markdown_becomes_html() -> None:
     assert '<a href="https://x.no/a?b=1&amp;c=2">siden</a>' in html and '<a href="https://x.no/b">' in html
     assert 'href="javascript' not in html and "[farlig](javascript:alert(1))" in html
     assert_whole_html(html)
+    # the draft's autolinks, and a list with blank lines between its items, which is one list
+    loose = "".join(markdown_blocks("**Sakspapirer:** <https://x.no/s>\n\n- Kari\n\n- Ola\n\nEtter"))
+    assert loose == (
+        '<p><b>Sakspapirer:</b> <a href="https://x.no/s">https://x.no/s</a></p>'
+        "<ul><li>Kari</li><li>Ola</li></ul><p>Etter</p>"
+    )
+
+
+def test_slack_reads_the_drafts_autolinks_and_angle_bracket_links() -> None:
+    assert (
+        mrkdwn("**Sakspapirer:** <https://x.no/s?a=1&b=2>") == "*Sakspapirer:* <https://x.no/s?a=1&amp;b=2>"
+    )
+    assert mrkdwn("Se [saken](<https://x.no/a_b>)") == "Se <https://x.no/a_b|saken>"
+    assert (
+        mrkdwn("\\<javascript:alert(1)\\> <javascript:x>")
+        == "&lt;javascript:alert(1)&gt; &lt;javascript:x&gt;"
+    )
 
 
 def test_teams_long_reply_with_echoes_is_split_between_whole_blocks() -> None:

@@ -102,8 +102,11 @@ def _autolink(text: str) -> str:
     return "".join(out)
 
 
-# One inline construct: a backslash escape, `**`, or a `[label](url)` link; the rest is literal.
-_INLINE = re.compile(r"\\([!-/:-@\[-`{-~])|(\*\*)|\[([^\]\n]*)\]\(([^)\s]+)\)")
+# One inline construct: a backslash escape, `**`, a `[label](url)` link or a `<https://…>`
+# autolink (the draft's); the rest is literal.
+_INLINE = re.compile(
+    r"\\([!-/:-@\[-`{-~])|(\*\*)|\[([^\]\n]*)\]\((<[^<>\s]+>|[^)\s]+)\)|<((?:https?|mailto):[^<>\s|]+)>"
+)
 
 
 def _inline(text: str) -> str:
@@ -114,7 +117,7 @@ def _inline(text: str) -> str:
     for match in _INLINE.finditer(text):
         literal.append(text[pos : match.start()])
         pos = match.end()
-        escaped, bold, label, url = match.groups()
+        escaped, bold, label, url, auto = match.groups()
         if escaped is not None:
             literal.append(escaped)
             continue
@@ -123,7 +126,13 @@ def _inline(text: str) -> str:
         if bold is not None:
             out.append("*")
             continue
+        if auto is not None:
+            safe = _safe_url(auto)
+            out.append(f"<{safe}>" if safe else escape(match.group(0)))
+            continue
         label_text = _unescape_md(label)
+        if url.startswith("<") and url.endswith(">"):  # `[label](<url>)`, as the draft writes it
+            url = url[1:-1]
         safe = _safe_url(url)
         out.append(
             f"<{safe}|{defang(escape(label_text))}>" if safe else defang(escape(f"{label_text} ({url})"))

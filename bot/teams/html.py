@@ -35,7 +35,8 @@ _INLINE = re.compile(
     r"|\*\*(.+?)\*\*"  # 5: bold
     r"|(?<![\w\\])_(?=\S)(.+?)(?<=[^\s\\])_(?!\w)"  # 6: italic
     r"|\[([^\]\n]*)\]\((<[^<>\s]+>|[^()\s]+)\)"  # 7, 8: a link
-    r"|(https?://[^\s<>|\"\x00]+)"  # 9: a bare URL
+    r"|(https?://[^\s<>|\"\\\x00]+)"  # 9: a bare URL
+    r"|<((?:https?|mailto):[^<>\s\x00]+)>"  # 10: an autolink, `<https://…>`
 )
 
 
@@ -54,7 +55,7 @@ def inline_html(text: str, inline_echo: Callable[[int], str] = lambda _: "") -> 
     for match in _INLINE.finditer(text):
         out.append(_text(text[last : match.start()]))
         last = match.end()
-        escaped, slot, _ticks, code, bold, italic, label, url, bare = match.groups()
+        escaped, slot, _ticks, code, bold, italic, label, url, bare, auto = match.groups()
         if escaped is not None:
             out.append(_text(escaped))
         elif slot is not None:
@@ -66,13 +67,16 @@ def inline_html(text: str, inline_echo: Callable[[int], str] = lambda _: "") -> 
         elif italic is not None:
             out.append(f"<i>{inline_html(italic, inline_echo)}</i>")
         elif label is not None and url is not None:
-            target = url.removeprefix("<").removesuffix(">")
+            target = url[1:-1] if url.startswith("<") and url.endswith(">") else url
             shown = inline_html(label, inline_echo)
             out.append(_link(shown, target) if is_safe_url(target) else f"{shown} ({_text(target)})")
         elif bare is not None:
             target = bare.rstrip(".,;:!?)")
             out.append(_link(_text(target), target) if is_safe_url(target) else _text(target))
             out.append(_text(bare[len(target) :]))
+        elif auto is not None:
+            shown = _text(auto.removeprefix("mailto:"))
+            out.append(_link(shown, auto) if is_safe_url(auto) else _text(match.group(0)))
     out.append(_text(text[last:]))
     return "".join(out)
 
@@ -101,6 +105,7 @@ class _Converter:
         self.para: list[str] = []
         self.quote: list[str] = []
         self.lists: list[_List] = []
+        self.blank = False  # the line before was empty
 
     def inline(self, text: str) -> str:
         return inline_html(text.strip(), self.inline_echo)
@@ -139,9 +144,15 @@ class _Converter:
         top.items.append([self.inline(text)])
 
     def line(self, raw: str) -> None:
-        if not raw.strip():
+        if not raw.strip():  # ends a paragraph; a list only when no item follows (a loose list)
+            lists, self.lists = self.lists, []
             self.flush()
+            self.lists = lists
+            self.blank = True
             return
+        blank, self.blank = self.blank, False
+        if blank and self.lists and not _ITEM.match(raw):
+            self.flush()
         slot = _BLOCK_SLOT.match(raw)
         if slot is not None:
             self.flush()
