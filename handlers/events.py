@@ -11,6 +11,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from handlers.richtext.model import Doc
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,9 +173,28 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Echo:
+    """Member text shown back in chat, as its rich-text tree (handlers.richtext.model). Each
+    adapter renders it in its platform's own markup (Slack mrkdwn, Teams HTML) and escapes it
+    there, so lists, emphasis, links, code, mentions and emoji come back as the member wrote
+    them and nothing else in it becomes markup or a ping. Built by `handlers.richtext.echo`.
+
+    `doc` is already as short as the handler wants it (cut on the tree, "…" at the cut); an
+    adapter only shortens it further, on the tree, when its platform cannot hold it."""
+
+    doc: Doc
+    fallback: str  # the same text as inert light Markdown: what stands for it in `Reply.text`
+    inline: bool = False  # inside a sentence or a list line: `doc` is one line; else own lines
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What the user sees in answer. `text` is light Markdown (`**bold**`, `_italic_`, `- ` lists,
-    `[label](url)`); member text inside it has already been made inert by the handler."""
+    `[label](url)`); member text inside it has already been made inert by the handler.
+
+    `body`, when the answer shows member text back, is the same text in pieces: the bot's own
+    light Markdown and `Echo`s between them, so that each adapter can render the member's text
+    from its tree (`rich()`); `text` then holds each Echo as its `fallback`."""
 
     text: str
     ephemeral: bool = True  # only the asking user sees it, where the platform allows
@@ -189,6 +210,15 @@ class Reply:
     retryable: bool = False
     # Work to do after the user has had the answer (posting to other channels, updating polls).
     effects: tuple[Effect, ...] = ()
+    body: tuple[str | Echo, ...] = ()
+
+    def rich(self) -> tuple[str | Echo, ...] | None:
+        """`body`, when it still says what `text` says; None when there is none, or when `text`
+        was replaced since (an adapter's refusal in place of a form): then `text` is the answer."""
+        if not self.body or not any(isinstance(piece, Echo) for piece in self.body):
+            return None
+        joined = "".join(piece if isinstance(piece, str) else piece.fallback for piece in self.body)
+        return self.body if joined == self.text else None
 
 
 class EffectKind(enum.StrEnum):

@@ -8,7 +8,10 @@ caller marks it `Raw`, so member text can never turn into markup, links or pings
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -20,6 +23,7 @@ from babel.lists import format_list
 from jinja2 import Environment, Template, Undefined, make_logging_undefined
 
 import templates
+from handlers.events import Echo
 from handlers.text import escape_markdown_inline
 
 log = logging.getLogger(__name__)
@@ -35,20 +39,56 @@ class Raw(str):
     __slots__ = ()
 
 
-def _inert(value: Any) -> Any:
+# Member text shown back as its tree (an `Echo` param) stands in the rendered text as a slot,
+# `\x00<n>\x00`, while `render_echoes` runs; the slot character is taken out of every other value.
+_SLOT = "\x00"
+_SLOTS = re.compile("\x00([0-9]+)\x00")
+_CAPTURED: ContextVar[list[Echo] | None] = ContextVar("referent_echoes", default=None)
+
+
+def inert(value: Any) -> Any:
+    """A template value as it may be shown: text Markdown-escaped (unless `Raw`), an `Echo` as
+    its slot while `render_echoes` runs and as its inert Markdown otherwise."""
     if value is None:
         return ""
+    if isinstance(value, Echo):
+        captured = _CAPTURED.get()
+        if captured is None:
+            return value.fallback
+        captured.append(value)
+        return f"{_SLOT}{len(captured) - 1}{_SLOT}"
     if isinstance(value, Raw):
-        return value
+        return value.replace(_SLOT, "") if _SLOT in value else value
     if isinstance(value, str):
-        return escape_markdown_inline(value)
+        return escape_markdown_inline(value.replace(_SLOT, ""))
     return value
+
+
+def render_echoes(render: Callable[[], str]) -> tuple[str, tuple[str | Echo, ...]]:
+    """Run a template render whose values may include `Echo`s: the text (each Echo as its inert
+    Markdown) and the reply's body (the bot's Markdown and the Echos in order; empty when none)."""
+    captured: list[Echo] = []
+    token = _CAPTURED.set(captured)
+    try:
+        rendered = render()
+    finally:
+        _CAPTURED.reset(token)
+    if not captured:
+        return rendered, ()
+    pieces: list[str | Echo] = []
+    for index, part in enumerate(_SLOTS.split(rendered)):
+        if index % 2:
+            pieces.append(captured[int(part)])
+        elif part:
+            pieces.append(part)
+    text = "".join(p if isinstance(p, str) else p.fallback for p in pieces)
+    return text, tuple(pieces)
 
 
 # A missing parameter renders empty (and is logged) rather than failing the user's answer.
 _ENV = Environment(
     autoescape=False,
-    finalize=_inert,
+    finalize=inert,
     undefined=make_logging_undefined(log, Undefined),
     keep_trailing_newline=False,
 )
@@ -134,6 +174,12 @@ def t(locale: str | None, key: str, **params: Any) -> str:
         log.error("missing chat message %r", key)
         return key
     return template.render(**params).strip()
+
+
+def t_echo(locale: str | None, key: str, **params: Any) -> tuple[str, tuple[str | Echo, ...]]:
+    """`t` for a message that shows member text back (`Echo` params): its text, and the body
+    that lets each adapter render the member's text from its tree (see `Reply.body`)."""
+    return render_echoes(lambda: t(locale, key, **params))
 
 
 # --- dates -----------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ GOLDEN_MRKDWN = (
     "#ukjent kanal\n\n"
     "• Punkt ~gammelt~\n• Punkt to\n    1. `under`\n\n"
     "```\nSELECT *\nFROM t;\n```\n\n"
-    "Sitat med @channel"
+    "Sitat med @\u2060channel"  # a word joiner: typed `@channel` never reads as a broadcast
 )
 GOLDEN_TEAMS = (
     '<p>Status fra <b>Bergen</b> og <i>Fjell</i>, se <a href="https://www.bergen.kommune.no/">kommunen</a> '

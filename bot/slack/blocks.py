@@ -3,7 +3,10 @@
 Every piece of text that goes out is escaped (`&<>`) and marked `verbatim`, so Slack never turns
 member text into mentions, channel links or broadcasts. Handlers write light Markdown
 (`**bold**`, `_italic_`, `- ` lists, `[label](url)`, backslash escapes for literal characters);
-`mrkdwn()` turns it into Slack's mrkdwn dialect.
+`mrkdwn()` turns it into Slack's mrkdwn dialect. Member text shown back (`Echo`s in the reply's
+body) is rendered from its rich-text tree by `to_mrkdwn`, so it keeps the member's lists, emphasis,
+links, code and emoji; where Slack's limits need it shorter, it is cut on the tree, and the
+reply's own text is cut only where no link, mention, entity or emoji is split.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from bot.slack.richtext import echo_mrkdwn
 from bot.slack.text import defang, escape
-from handlers.events import Button, ButtonStyle, FormField, FormView, PollView, Reply
+from handlers.events import Button, ButtonStyle, Echo, FormField, FormView, PollView, Reply
 from handlers.i18n import DEFAULT_LOCALE, normalise_locale, t
+from handlers.richtext.shorten import markup_cut
 
 Block = dict[str, Any]
 
@@ -97,8 +102,11 @@ def _autolink(text: str) -> str:
     return "".join(out)
 
 
-# One inline construct: a backslash escape, `**`, or a `[label](url)` link; the rest is literal.
-_INLINE = re.compile(r"\\([!-/:-@\[-`{-~])|(\*\*)|\[([^\]\n]*)\]\(([^)\s]+)\)")
+# One inline construct: a backslash escape, `**`, a `[label](url)` link or a `<https://…>`
+# autolink (the draft's); the rest is literal.
+_INLINE = re.compile(
+    r"\\([!-/:-@\[-`{-~])|(\*\*)|\[([^\]\n]*)\]\((<[^<>\s]+>|[^)\s]+)\)|<((?:https?|mailto):[^<>\s|]+)>"
+)
 
 
 def _inline(text: str) -> str:
@@ -109,7 +117,7 @@ def _inline(text: str) -> str:
     for match in _INLINE.finditer(text):
         literal.append(text[pos : match.start()])
         pos = match.end()
-        escaped, bold, label, url = match.groups()
+        escaped, bold, label, url, auto = match.groups()
         if escaped is not None:
             literal.append(escaped)
             continue
@@ -118,7 +126,13 @@ def _inline(text: str) -> str:
         if bold is not None:
             out.append("*")
             continue
+        if auto is not None:
+            safe = _safe_url(auto)
+            out.append(f"<{safe}>" if safe else escape(match.group(0)))
+            continue
         label_text = _unescape_md(label)
+        if url.startswith("<") and url.endswith(">"):  # `[label](<url>)`, as the draft writes it
+            url = url[1:-1]
         safe = _safe_url(url)
         out.append(
             f"<{safe}|{defang(escape(label_text))}>" if safe else defang(escape(f"{label_text} ({url})"))
@@ -150,28 +164,31 @@ def mrkdwn(markdown: str) -> str:
     return "\n".join(lines)
 
 
-def _chunks(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
-    """Split at line ends (or hard, for one over-long line) into pieces a section can hold."""
+def _cut(text: str, limit: int) -> str:
+    """Rendered mrkdwn shortened to `limit` characters with "…", never inside a `<…>` link,
+    mention or broadcast, an `&…;` entity or an emoji."""
+    if len(text) <= limit:
+        return text
+    return text[: markup_cut(text, limit - 1)].rstrip() + "…"
+
+
+def _pack(atoms: Iterable[str], limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """Lines (and whole member echoes) packed into pieces a section can hold, joined by line
+    breaks; only a single line longer than a section is cut, and never inside markup."""
     pieces: list[str] = []
     current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
+    for atom in atoms:
+        while len(atom) > limit:
             if current:
                 pieces.append(current)
                 current = ""
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            # Never cut inside an entity or a `<…>` link.
-            for opener, closer in (("&", ";"), ("<", ">")):
-                start = line.rfind(opener, 0, cut)
-                if start != -1 and line.find(closer, start) >= cut:
-                    cut = start if start > 0 else cut
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
+            cut = markup_cut(atom, limit) or limit
+            pieces.append(atom[:cut])
+            atom = atom[cut:].lstrip(" ")
+        candidate = f"{current}\n{atom}" if current else atom
         if len(candidate) > limit:
             pieces.append(current)
-            current = line
+            current = atom
         else:
             current = candidate
     if current.strip():
@@ -179,17 +196,69 @@ def _chunks(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-def text_blocks(rendered: str) -> list[Block]:
-    """Section blocks for text already rendered by `mrkdwn`."""
-    return [{"type": "section", "text": mrkdwn_object(piece)} for piece in _chunks(rendered)]
+def _chunks(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """Split at line ends (or, for one over-long line, where no markup is cut) into pieces a
+    section can hold."""
+    return _pack(text.split("\n"), limit)
 
 
-def fallback_text(reply: Reply, rendered: str | None = None) -> str:
-    """The top-level `text`: what notifications and screen readers show. Escaped like blocks."""
+# Where an echo stands in the reply's Markdown while `mrkdwn()` converts the rest: `|` ends a
+# bare URL before it, and NUL is taken out of the text pieces.
+_SLOT = "|\x00{}\x00"
+_SLOTS = re.compile("\\|\x00([0-9]+)\x00")
+# An inline echo shares its line with the bot's words: it may take at most this much of it.
+MAX_INLINE_ECHO_CHARS = 1000
+
+
+def reply_lines(reply: Reply) -> list[str]:
+    """The reply's text as mrkdwn, in lines; a member echo in the reply's body is rendered from
+    its tree (`to_mrkdwn`) and comes as whole pieces, each small enough for one section."""
+    body = reply.rich()
+    if body is None:
+        return mrkdwn(reply.text).split("\n") if reply.text else []
+    echoes: list[Echo] = []
+    source: list[str] = []
+    own_line = False
+    for piece in body:
+        if isinstance(piece, str):
+            text = piece.replace("\x00", "")
+            if own_line and not text.startswith("\n"):
+                text = "\n" + text
+            source.append(text)
+            own_line = False
+            continue
+        slot = _SLOT.format(len(echoes))
+        echoes.append(piece)
+        if not piece.inline:  # a block of its own: on lines of its own
+            if source and not source[-1].endswith("\n"):
+                slot = "\n" + slot
+            own_line = True
+        source.append(slot)
+    lines: list[str] = []
+    for line in mrkdwn("".join(source)).split("\n"):
+        whole = _SLOTS.fullmatch(line)
+        if whole is not None and not echoes[int(whole.group(1))].inline:
+            lines.extend(echo_mrkdwn(echoes[int(whole.group(1))], MAX_SECTION_CHARS))
+            continue
+        lines.append(
+            _SLOTS.sub(lambda m: echo_mrkdwn(echoes[int(m.group(1))], MAX_INLINE_ECHO_CHARS)[0], line)
+        )
+    return lines
+
+
+def text_blocks(rendered: list[str]) -> list[Block]:
+    """Section blocks for text already rendered by `reply_lines` (or `mrkdwn`, split in lines)."""
+    return [{"type": "section", "text": mrkdwn_object(piece)} for piece in _pack(rendered)]
+
+
+def fallback_text(reply: Reply, rendered: list[str] | None = None) -> str:
+    """The top-level `text`: what notifications and screen readers show. Escaped like blocks,
+    and shortened only where no markup is cut."""
     if reply.text:
-        return _truncate(rendered if rendered is not None else mrkdwn(reply.text), MAX_FALLBACK_CHARS)
+        lines = rendered if rendered is not None else reply_lines(reply)
+        return _cut("\n".join(lines), MAX_FALLBACK_CHARS)
     source = (reply.poll.question if reply.poll else "") or (reply.form.title if reply.form else "")
-    return _truncate(mrkdwn(source), MAX_FALLBACK_CHARS)
+    return _cut(mrkdwn(source), MAX_FALLBACK_CHARS)
 
 
 def _button(button: Button, index: int) -> Block:
@@ -266,12 +335,16 @@ def poll_blocks(poll: PollView, locale: str | None = None) -> list[Block]:
 
 
 def message_blocks(
-    reply: Reply, *, locale: str | None = None, form_command: str | None = None, rendered: str | None = None
+    reply: Reply,
+    *,
+    locale: str | None = None,
+    form_command: str | None = None,
+    rendered: list[str] | None = None,
 ) -> list[Block]:
     """Blocks for a chat message. A form that cannot be opened here (no trigger id, e.g. an
     @mention) becomes a button that runs `form_command` again, whose click can open it."""
     if reply.text and rendered is None:
-        rendered = mrkdwn(reply.text)
+        rendered = reply_lines(reply)
     blocks: list[Block] = text_blocks(rendered) if rendered else []
     if reply.poll is not None:
         blocks.extend(poll_blocks(reply.poll, locale))
@@ -312,7 +385,7 @@ def message_payload(
     reply: Reply, *, locale: str | None = None, form_command: str | None = None
 ) -> dict[str, Any]:
     """`text` + `blocks`, ready for chat.postMessage, chat.update or a response_url."""
-    rendered = mrkdwn(reply.text) if reply.text else ""
+    rendered = reply_lines(reply)
     return {
         "text": fallback_text(reply, rendered),
         "blocks": message_blocks(reply, locale=locale, form_command=form_command, rendered=rendered),

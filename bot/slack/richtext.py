@@ -20,7 +20,8 @@ from typing import Any
 
 import emoji as emoji_lib
 
-from bot.slack.text import SlackUser, escape, unescape
+from bot.slack.text import SlackUser, defang, escape, unescape
+from handlers.events import Echo
 from handlers.events import Mention as EventMention
 from handlers.i18n import t
 from handlers.richtext.model import (
@@ -41,6 +42,7 @@ from handlers.richtext.model import (
     link,
     merge_text,
 )
+from handlers.richtext.shorten import fit, fit_parts
 from handlers.richtext.source import to_source
 
 _TOKEN = re.compile(r"<([^<>]*)>")
@@ -394,12 +396,12 @@ def _inline_mrkdwn(nodes: Line) -> str:
     out: list[str] = []
     for node in nodes:
         if isinstance(node, Text | Mention):
-            out.append(escape(node.text if isinstance(node, Text) else node.name))
+            out.append(defang(escape(node.text if isinstance(node, Text) else node.name)))
         elif isinstance(node, Code):
-            out.append("`" + escape(node.text.replace("`", "ˋ")) + "`")
+            out.append("`" + defang(escape(node.text.replace("`", "ˋ"))) + "`")
         elif isinstance(node, Link):
             label = _flat(node).replace("|", "¦").replace(">", "›").replace("<", "‹")
-            out.append(f"<{escape(node.url).replace('|', '%7C')}|{escape(label)}>")
+            out.append(f"<{escape(node.url).replace('|', '%7C')}|{defang(escape(label))}>")
         else:
             mark = {"bold": "*", "italic": "_", "strike": "~"}[node.style]
             inner = _inline_mrkdwn(node.children)
@@ -414,7 +416,8 @@ def _inline_mrkdwn(nodes: Line) -> str:
 
 
 def to_mrkdwn(doc: Doc) -> str:
-    """The tree as Slack mrkdwn (for the bot's echoes): text escaped, formatting as Slack's."""
+    """The tree as Slack mrkdwn (for the bot's echoes): text escaped (`&<>`, and `@channel`
+    typed as text kept from reading as a broadcast), formatting as Slack's."""
     out: list[str] = []
 
     def walk(lst: ItemList, depth: int) -> None:
@@ -430,7 +433,26 @@ def to_mrkdwn(doc: Doc) -> str:
         if isinstance(block, Para):
             out.extend(_inline_mrkdwn(line) for line in block.lines)
         elif isinstance(block, CodeBlock):
-            out.append("```\n" + escape(block.text.replace("```", "ˋˋˋ")) + "\n```")
+            out.append("```\n" + defang(escape(block.text.replace("```", "ˋˋˋ"))) + "\n```")
         else:
             walk(block, 0)
     return "\n".join(out)
+
+
+def _line_mrkdwn(doc: Doc) -> str:
+    return " ".join(_inline_mrkdwn(line) for block in doc if isinstance(block, Para) for line in block.lines)
+
+
+def echo_mrkdwn(echo: Echo, budget: int) -> list[str]:
+    """Member text shown back, as mrkdwn in pieces that a section holds whole, each at most
+    `budget` characters: one for an inline echo; for a block echo the whole, or its blocks
+    (a blank line after each but the last) when the whole is too long. What is too long is cut
+    on the tree, so no `<url|label>`, mention, entity or emoji is ever cut in two."""
+    if echo.inline:
+        return [fit(echo.doc, _line_mrkdwn, budget)]
+    atoms: list[str] = []
+    for block in fit_parts(echo.doc, to_mrkdwn, budget - 1):
+        if atoms:
+            atoms[-1] += "\n"
+        atoms.extend(block)
+    return atoms

@@ -4,7 +4,9 @@ forms and buttons.
 Member text is inert here twice over. In message text, every `<` and `>` becomes an entity, so
 `<script>` and `<at>Name</at>` are shown as typed and never become markup or a mention (only
 entities ping in Teams, and Referent adds none). In cards, names and labels go into `TextRun`s,
-which Adaptive Cards never read as Markdown.
+which Adaptive Cards never read as Markdown. A reply that shows member text back (`Echo`s in its
+body) goes as HTML instead (`bot.teams.html`): the member's text rendered from its tree, so its
+lists, emphasis and links come back as written, every character of it escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.teams import html as teams_html
 from bot.teams.activity import VERB_BUTTON, VERB_FORM, VERB_FORM_CANCEL, VERB_POLL
 from handlers.events import Button, ButtonStyle, FormView, PollView, Reply
 
@@ -276,15 +279,34 @@ def render_reply(reply: Reply, *, owner: str | None = None) -> list[dict[str, An
         names = ", ".join(f.filename for f in reply.files)
         text = f"{text}\n\n({names})" if text else f"({names})"
     activities: list[dict[str, Any]] = []
-    chunks = split_text(teams_markdown(text)) if text else []
+    body = reply.rich()
+    if body is not None:
+        chunks, text_format = _html_chunks(reply, body), "xml"
+    else:
+        chunks, text_format = (split_text(teams_markdown(text)) if text else []), "markdown"
     for index, chunk in enumerate(chunks):
-        activity: dict[str, Any] = {"type": "message", "textFormat": "markdown", "text": chunk}
+        activity: dict[str, Any] = {"type": "message", "textFormat": text_format, "text": chunk}
         if index == len(chunks) - 1 and cards:
             activity["attachments"] = [attachment(c) for c in cards]
         activities.append(activity)
     if not chunks and cards:
         activities.append({"type": "message", "attachments": [attachment(c) for c in cards]})
     return activities
+
+
+# A member's text in an HTML answer is cut (on its tree) to fit one message with room to spare.
+_ECHO_BUDGET = MAX_MESSAGE_CHARS - 2_000
+
+
+def _html_chunks(reply: Reply, body: tuple[Any, ...]) -> list[str]:
+    """A reply with member echoes as HTML messages: the body, its links, its files' names."""
+    blocks = teams_html.body_blocks(body, _ECHO_BUDGET)
+    if reply.links:
+        blocks.append(teams_html.links_block(reply.links))
+    if reply.files and not reply.links:
+        names = ", ".join(f.filename for f in reply.files)
+        blocks.append(f"<p>({teams_html.inline_html(names)})</p>")
+    return teams_html.pack(blocks, MAX_MESSAGE_CHARS)
 
 
 def card_for_update(reply: Reply, owner: str | None = None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from handlers.events import Echo
 from handlers.richtext.model import (
     Block,
     Code,
@@ -35,6 +36,7 @@ from handlers.richtext.model import (
     link,
     merge_text,
 )
+from handlers.richtext.shorten import fit, fit_parts
 
 _VOID = frozenset(
     {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"}
@@ -371,3 +373,16 @@ def to_teams_html(doc: Doc) -> str:
         else:
             out.append(walk(block))
     return "".join(out)
+
+
+def _line_html(doc: Doc) -> str:
+    return " ".join(_inline_html(line) for block in doc if isinstance(block, Para) for line in block.lines)
+
+
+def echo_html(echo: Echo, budget: int) -> list[str]:
+    """Member text shown back, as Teams HTML in whole pieces of at most `budget` characters:
+    one for an inline echo (no block tags); for a block echo the whole, or its blocks when the
+    whole is too long. What is too long is cut on the tree, never inside a tag or an entity."""
+    if echo.inline:
+        return [fit(echo.doc, _line_html, budget)]
+    return [part for block in fit_parts(echo.doc, to_teams_html, budget) for part in block]

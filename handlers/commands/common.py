@@ -13,14 +13,15 @@ Which meeting:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.command_table import usage
-from handlers.events import Reply
-from handlers.i18n import Raw, format_deadline, format_meeting_day, format_meeting_time, join_names, t
+from handlers.events import Echo, Reply
+from handlers.i18n import Raw, format_deadline, format_meeting_day, format_meeting_time, join_names, t, t_echo
 from handlers.identity import Scope, ScopeView, platform_of
 from handlers.referat.deadline import collection_open, submission_deadline
 from handlers.text import clean, is_blank
@@ -39,7 +40,27 @@ def usage_line(locale: str, command: str) -> Raw:
 
 
 def answer(scope: ScopeView, key: str, **params: Any) -> Reply:
+    """The message `key` as the answer; member text passed as an `Echo` (handlers.richtext.echo)
+    is shown back from its tree, in each platform's own formatting."""
+    if any(isinstance(value, Echo) for value in params.values()):
+        text, body = t_echo(scope.locale, key, **params)
+        return Reply(text=text, body=body)
     return Reply(text=t(scope.locale, key, **params))
+
+
+def join_answers(parts: Sequence[Reply | str], sep: str = "\n") -> Reply:
+    """Several answers (or bot-made lines) as one, each keeping the member text it shows back."""
+    pieces: list[str | Echo] = []
+    for index, part in enumerate(parts):
+        if index:
+            pieces.append(sep)
+        if isinstance(part, str):
+            pieces.append(part)
+        else:
+            pieces.extend(part.body or (part.text,))
+    text = "".join(p if isinstance(p, str) else p.fallback for p in pieces)
+    has_echo = any(isinstance(p, Echo) for p in pieces)
+    return Reply(text=text, body=tuple(pieces) if has_echo else ())
 
 
 def refuse_text(locale: str, key: str, *, usage_of: str | None = None, **params: Any) -> Reply:

@@ -19,6 +19,7 @@ from handlers.command_table import Subcommand, command
 from handlers.commands.common import (
     answer,
     contacts,
+    join_answers,
     managed_meeting,
     meeting_label,
     member_text,
@@ -32,8 +33,8 @@ from handlers.i18n import format_day_month, format_short_date, t
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import FollowUpCmd
 from handlers.referat.deadline import group_zone
-from handlers.richtext import preview
-from handlers.text import clean, escape_markdown_inline, one_line
+from handlers.richtext.echo import LINE_LIMIT, echo
+from handlers.text import clean
 from storage.models import FollowUp, FollowUpStatus, Meeting, Member, Role
 from storage.repositories import follow_ups as follow_up_repo
 from storage.repositories import meetings as meeting_repo
@@ -135,7 +136,7 @@ async def run(cmd: FollowUpCmd, scope: Scope, ctx: HandlerContext) -> Reply:
         scope,
         "follow_up.saved",
         meeting=meeting_label(scope, meeting),
-        preview=preview(text),
+        preview=echo(text),
         owner=owner.name if owner else owner_text,
         due=format_day_month(cmd.due, scope.locale) if cmd.due else None,
     )
@@ -148,14 +149,14 @@ async def closing_meeting(scope: Scope) -> Meeting | None:
     return meeting or await upcoming_meeting(scope) or await managed_meeting(scope)
 
 
-def _line(scope: Scope, follow_up: FollowUp, source: Meeting, names: dict[int, str]) -> str:
+def _line(scope: Scope, follow_up: FollowUp, source: Meeting, names: dict[int, str]) -> Reply:
     owner = names.get(follow_up.owner_member_id or 0) or follow_up.owner_text or ""
-    return t(
-        scope.locale,
+    return answer(
+        scope,
         "follow_up.line",
         number=follow_up.id,
-        text=escape_markdown_inline(one_line(follow_up.text)),
-        owner=escape_markdown_inline(owner) if owner else None,
+        text=echo(follow_up.text, limit=LINE_LIMIT, inline=True),
+        owner=owner or None,
         due=format_short_date(follow_up.due_date, scope.locale) if follow_up.due_date else None,
         meeting=meeting_label(scope, source),
     )
@@ -177,8 +178,8 @@ async def listing(cmd: FollowUpList, scope: Scope, ctx: HandlerContext) -> Reply
         if owner is not None:
             names[member_id] = owner.name
     head = t(scope.locale, "follow_up.mine_header" if cmd.mine else "follow_up.open_header", count=len(items))
-    lines = [head, *(_line(scope, f, m, names) for f, m in items), t(scope.locale, "follow_up.close_hint")]
-    return Reply(text="\n".join(lines))
+    lines: list[Reply | str] = [head, *(_line(scope, f, m, names) for f, m in items)]
+    return join_answers([*lines, t(scope.locale, "follow_up.close_hint")])
 
 
 @OPPFOLGING.handles(FollowUpDone)
@@ -192,7 +193,7 @@ async def done(cmd: FollowUpDone, scope: Scope, ctx: HandlerContext) -> Reply:
     )
     if not allowed:
         return refuse(scope, "follow_up.not_yours", number=cmd.number, contacts=await contacts(scope))
-    preview = one_line(follow_up.text)
+    preview = echo(follow_up.text, limit=80, inline=True)
     if follow_up.status == FollowUpStatus.DONE:
         return answer(scope, "follow_up.already_done", number=cmd.number, preview=preview)
     meeting = await closing_meeting(scope)

@@ -16,7 +16,7 @@ from handlers.context import HandlerContext
 from handlers.events import Reply
 from handlers.identity import Scope, ensure_member, platform_of
 from handlers.parsed import Input
-from handlers.richtext import preview
+from handlers.richtext.echo import echo
 from storage.models import AgendaItem, Meeting, SubmissionKind
 from storage.repositories import meetings as meeting_repo
 from storage.repositories import submissions as submission_repo
@@ -83,5 +83,5 @@ async def run(cmd: Input, scope: Scope, ctx: HandlerContext) -> Reply:
         number=item.number,
         title=item.title,
         meeting=meeting_label(scope, meeting),
-        preview=preview(text),
+        preview=echo(text),
     )

@@ -119,13 +119,15 @@ async def run(cmd: Referat, scope: Scope, ctx: HandlerContext) -> Reply:
         links = _links(scope, ctx, meeting, ("html",))
         if links:
             return Reply(text=t(scope.locale, "referat.html_link", meeting=label), links=links)
-    draft = await compile_draft(ctx.db, meeting.id, cmd.fmt, locale=scope.locale, now=scope.now)
+    draft = await compile_draft(
+        ctx.db, meeting.id, cmd.fmt, locale=scope.locale, now=scope.now, chat=cmd.fmt == "md"
+    )
     if draft is None:
         return refuse(scope, "common.no_meetings_yet")
     attachment = FileAttachment(filename=draft.filename, content=draft.content, mime_type=draft.mime_type)
     if cmd.fmt == "md":
         text = draft.text if draft.text is not None else draft.content.decode("utf-8")
-        return Reply(text=text, links=_links(scope, ctx, meeting, ("html", "docx")))
+        return Reply(text=text, body=draft.body, links=_links(scope, ctx, meeting, ("html", "docx")))
     if cmd.fmt == "docx":
         return Reply(
             text=t(scope.locale, "referat.docx", meeting=label),

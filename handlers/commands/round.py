@@ -26,7 +26,7 @@ from handlers.i18n import normalise_locale, t
 from handlers.identity import Scope, ScopeView, ensure_member, platform_of
 from handlers.parsed import Round
 from handlers.referat.deadline import submission_deadline
-from handlers.richtext import preview
+from handlers.richtext.echo import echo
 from handlers.text import is_blank
 from storage.models import Group, Meeting, MeetingStatus, Member, SubmissionKind
 from storage.repositories import meetings as meeting_repo
@@ -131,7 +131,7 @@ async def run(cmd: Round, scope: Scope, ctx: HandlerContext) -> Reply:
         "round.saved",
         name=first_name(member),
         meeting=meeting_label(scope, meeting),
-        preview=preview(text),
+        preview=echo(text),
         deadline=deadline_text(scope, meeting),
     )
 
@@ -358,7 +358,7 @@ async def fast_post(cmd: Round, view: ScopeView, ctx: HandlerContext) -> Reply |
         "round.saved",
         name=first_name(member),
         meeting=meeting_label(view, meeting),
-        preview=preview(text),
+        preview=echo(text),
         deadline=deadline_text(view, meeting),
     )
 

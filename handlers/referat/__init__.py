@@ -20,11 +20,17 @@ _THREAD_THRESHOLD = 80
 
 
 def render_data(
-    data: ReferatData, fmt: str, *, locale: str | None = None, now: datetime, final: bool = False
+    data: ReferatData,
+    fmt: str,
+    *,
+    locale: str | None = None,
+    now: datetime,
+    final: bool = False,
+    chat: bool = False,
 ) -> RenderedDraft:
     """Build and render an already-loaded meeting (pure CPU work, no database)."""
     view = build_view(data, locale=locale, now=now, final=final)
-    return render(view, fmt)
+    return render(view, fmt, chat=chat)
 
 
 def render_final(data: ReferatData, *, now: datetime) -> list[RenderedDraft]:
@@ -33,9 +39,10 @@ def render_final(data: ReferatData, *, now: datetime) -> list[RenderedDraft]:
 
 
 async def compile_draft(
-    db: Database, meeting_id: int, fmt: str, *, locale: str | None = None, now: datetime
+    db: Database, meeting_id: int, fmt: str, *, locale: str | None = None, now: datetime, chat: bool = False
 ) -> RenderedDraft | None:
     """The referat draft of one meeting in md, html, docx or pdf; None when there is no such meeting.
+    `chat`: the Markdown as chat shows it, its member text in pieces (`RenderedDraft.body`).
 
     `locale` None means the group's locale. Rendering a large group, and any PDF, runs in a worker
     thread so the event loop keeps acknowledging Slack and Teams within their deadlines meanwhile.
@@ -49,8 +56,8 @@ async def compile_draft(
     if data is None:
         return None
     if fmt != "pdf" and len(data.members) + len(data.submissions) < _THREAD_THRESHOLD:
-        return render_data(data, fmt, locale=locale, now=now)  # a PDF always takes long enough
-    return await asyncio.to_thread(render_data, data, fmt, locale=locale, now=now)
+        return render_data(data, fmt, locale=locale, now=now, chat=chat)  # a PDF always takes long enough
+    return await asyncio.to_thread(render_data, data, fmt, locale=locale, now=now, chat=chat)
 
 
 async def compile_archive(

@@ -16,8 +16,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
+from handlers.events import Echo
+from handlers.i18n import inert, render_echoes
 from handlers.referat.blocks import Text, md_blocks, md_inline, one_line
 from handlers.referat.view import FollowUpView, ReferatView
+from handlers.richtext.echo import echo_doc
 
 MIME_TYPES = {
     "md": "text/markdown; charset=utf-8",
@@ -36,6 +39,8 @@ class RenderedDraft:
     content: bytes
     mime_type: str
     text: str | None = None
+    # The Markdown draft for chat: `text` in pieces, member text as `Echo`s (see Reply.body).
+    body: tuple[str | Echo, ...] = ()
 
 
 class MdSafe(str):
@@ -78,8 +83,21 @@ def _md_follow_up(follow_up: FollowUpView) -> MdSafe:
     return MdSafe(f"{marker} {lines[0]}\n{body}")
 
 
-@lru_cache(maxsize=1)
-def _md_env() -> Environment:
+def _md_echo(blocks: Text) -> MdSafe:
+    """Member text in the chat draft: an Echo, so each platform renders it from its tree."""
+    return MdSafe(inert(echo_doc(blocks, limit=None))) if blocks else MdSafe("")
+
+
+def _md_follow_up_echo(follow_up: FollowUpView) -> MdSafe:
+    """A follow-up in the chat draft: its text as a one-line Echo, the details under it."""
+    marker = f"{follow_up.number}."
+    text = inert(echo_doc(follow_up.text, inline=True)) if follow_up.text else md_inline("-")
+    details = f"_{md_inline(follow_up.details)}_"
+    return MdSafe(f"{marker} {text}  \n{' ' * (len(marker) + 1)}{details}")
+
+
+@lru_cache(maxsize=2)
+def _md_env(chat: bool = False) -> Environment:
     env = Environment(
         loader=PackageLoader("templates", "referat"),
         autoescape=False,  # Markdown is escaped by finalize instead
@@ -89,9 +107,9 @@ def _md_env() -> Environment:
         keep_trailing_newline=True,
         undefined=StrictUndefined,
     )
-    env.filters["md"] = _md_text
+    env.filters["md"] = _md_echo if chat else _md_text
     env.filters["md_link"] = _md_link
-    env.filters["md_follow_up"] = _md_follow_up
+    env.filters["md_follow_up"] = _md_follow_up_echo if chat else _md_follow_up
     env.filters["rendered"] = MdSafe  # a macro's output: its own values were escaped inside it
     return env
 
@@ -124,14 +142,30 @@ def render_markdown(view: ReferatView) -> str:
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
 
+def render_markdown_chat(view: ReferatView) -> tuple[str, tuple[str | Echo, ...]]:
+    """The draft as Markdown for chat, and the same in pieces with the member text (entries,
+    notes, decisions, follow-ups) as `Echo`s, for the adapters to render from the tree."""
+    template = _md_env(chat=True).get_template("referat.md.j2")
+
+    def markdown() -> str:
+        text = template.render(v=view, L=view.labels)
+        return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+    return render_echoes(markdown)
+
+
 def render_html(view: ReferatView) -> str:
     """The draft as one standalone, printable HTML page."""
     return _template("html").render(v=view, L=view.labels)
 
 
-def render(view: ReferatView, fmt: str) -> RenderedDraft:
-    """The view in md, html, docx or pdf, with the file name the house style uses."""
+def render(view: ReferatView, fmt: str, *, chat: bool = False) -> RenderedDraft:
+    """The view in md, html, docx or pdf, with the file name the house style uses. `chat`: the
+    Markdown as chat shows it, with its member text in pieces (`RenderedDraft.body`)."""
     filename = f"{view.filename_stem}.{fmt}"
+    if fmt == "md" and chat:
+        text, body = render_markdown_chat(view)
+        return RenderedDraft(filename, text.encode("utf-8"), MIME_TYPES[fmt], text, body)
     if fmt == "md":
         text = render_markdown(view)
         return RenderedDraft(filename, text.encode("utf-8"), MIME_TYPES[fmt], text)

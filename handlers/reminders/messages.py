@@ -27,10 +27,13 @@ from handlers.i18n import (
     format_deadline,
     format_meeting_day,
     format_short_date,
+    inert,
     join_names,
     normalise_locale,
+    render_echoes,
     resolve_locale,
 )
+from handlers.richtext.echo import LINE_LIMIT, echo
 from handlers.text import escape_markdown_inline
 
 CATALOG_DIR = Path(templates.__file__).parent / "chat"
@@ -38,19 +41,9 @@ CATALOG_DIR = Path(templates.__file__).parent / "chat"
 MISSING_LIST_LIMIT = 40
 
 
-def _inert(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, Raw):
-        return value
-    if isinstance(value, str):
-        return escape_markdown_inline(value)
-    return value
-
-
 _ENV = Environment(
     autoescape=False,
-    finalize=_inert,
+    finalize=inert,  # the chat catalog's rule: text escaped, member text (`Echo`) as its tree
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -235,18 +228,24 @@ def follow_ups_open(
 ) -> Reply:
     """Before the meeting: the follow-ups from earlier meetings this member still owns."""
     lc = lang(locale)
-    text = rt(
-        lc,
-        "follow_ups.text",
-        name=first_name,
-        group=facts.group_name,
-        meeting=_meeting(facts, lc),
-        items=[
-            {"number": i.number, "text": i.text, "due": format_short_date(i.due, lc) if i.due else None}
-            for i in items
-        ],
+    text, body = render_echoes(
+        lambda: rt(
+            lc,
+            "follow_ups.text",
+            name=first_name,
+            group=facts.group_name,
+            meeting=_meeting(facts, lc),
+            items=[
+                {
+                    "number": i.number,
+                    "text": echo(i.text, limit=LINE_LIMIT, inline=True),
+                    "due": format_short_date(i.due, lc) if i.due else None,
+                }
+                for i in items
+            ],
+        )
     )
-    return Reply(text=text, ephemeral=False)
+    return Reply(text=text, ephemeral=False, body=body)
 
 
 def member_label(name: str, organisation: str) -> str:
