@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -112,6 +113,11 @@ class _Shape(BaseModel):
     channel_data: dict[str, Any] | None = Field(default=None, alias="channelData")
     text: Annotated[StrictStr, Field(max_length=MAX_TEXT)] | None = None
     id: _Id | None = None
+    reply_to_id: _Id | None = Field(default=None, alias="replyToId")
+    name: Annotated[StrictStr, Field(max_length=256)] | None = None
+    # Not read by Referent, but a Bot Framework activity has them as ISO 8601 instants or not at all.
+    timestamp: datetime | None = None
+    local_timestamp: datetime | None = Field(default=None, alias="localTimestamp")
 
     @field_validator("service_url")
     @classmethod
