@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.slack.blocks import MAX_FALLBACK_CHARS, MAX_SECTION_CHARS, _cut, message_payload, mrkdwn
 from bot.slack.richtext import echo_mrkdwn, to_mrkdwn
 from bot.teams.cards import MAX_MESSAGE_CHARS, render_reply
-from bot.teams.html import markdown_blocks
+from bot.teams.html import body_blocks, markdown_blocks
 from bot.teams.richtext import echo_html, to_teams_html
 from handlers.events import Echo, Reply
 from handlers.i18n import t_echo
@@ -358,6 +358,21 @@ def test_teams_bot_markdown_becomes_html() -> None:
         '<p><b>Sakspapirer:</b> <a href="https://x.no/s">https://x.no/s</a></p>'
         "<ul><li>Kari</li><li>Ola</li></ul><p>Etter</p>"
     )
+
+
+def test_teams_html_places_echoes_where_the_bot_put_them_and_no_one_can_forge_one() -> None:
+    block = echo("Status med **fet**\n\n- punkt a", limit=None)
+    line = echo("Send _oversikt_", limit=None, inline=True)
+    # the bot's text with a member's name that looks like a slot (the slot character is dropped)
+    body = ("Kari \x1a1\x1a Nordmann:\n- Kari:\n", block, "- Ola: ", line, " https://x.no/a\\_b\\&c=1.")
+    blocks = body_blocks(body, 1000)
+    assert blocks == [
+        "<p>Kari 1 Nordmann:</p>",
+        "<ul><li>Kari:</li></ul>",
+        "<p>Status med <b>fet</b></p><ul><li>punkt a</li></ul>",  # the member's text, whole
+        '<ul><li>Ola: Send <i>oversikt</i> <a href="https://x.no/a_b&amp;c=1">https://x.no/a_b&amp;c=1</a>.</li></ul>',
+    ]
+    assert_whole_html("".join(blocks))
 
 
 def test_slack_reads_the_drafts_autolinks_and_angle_bracket_links() -> None:
