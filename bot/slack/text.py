@@ -23,7 +23,8 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _BROADCASTS = {"channel": "@channel", "here": "@here", "everyone": "@everyone", "group": "@channel"}
 # `@channel` typed as text is harmless with `parse=none`, but a word joiner after the `@` keeps it
 # from ever being read as a broadcast, whatever a client or a future API default does with it.
-_LITERAL_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# No word boundary: "@channelord" is defanged too, so cutting it never leaves a bare "@channel…".
+_LITERAL_BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
 
 
