@@ -44,7 +44,7 @@ _FENCE = re.compile(r"^\s*(`{3,})\s*$")
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"`]+", re.IGNORECASE)
-_TRAILING = ".,;:!?'\""
+_TRAILING = ".,;:!?'\"*_~"  # as GFM's autolinks: never ends in punctuation or emphasis marks
 _DELIMS = (("**", "bold"), ("~~", "strike"), ("*", "bold"), ("_", "italic"), ("~", "strike"))
 _MAX_DEPTH = 8  # nesting of styles and links; deeper stays literal
 
