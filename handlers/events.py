@@ -211,6 +211,9 @@ class Reply:
     # Work to do after the user has had the answer (posting to other channels, updating polls).
     effects: tuple[Effect, ...] = ()
     body: tuple[str | Echo, ...] = ()
+    # True: the answer settles what the clicked message asked (a preview's Legg ut / Avbryt), so
+    # when it came from one of that message's buttons it takes the message's place, buttons and all.
+    settles_prompt: bool = False
 
     def rich(self) -> tuple[str | Echo, ...] | None:
         """`body`, when it still says what `text` says; None when there is none, or when `text`

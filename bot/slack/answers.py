@@ -72,6 +72,7 @@ class Where:
     trigger_id: str | None = None
     is_direct: bool = False
     command: str | None = None  # the command line, so a form we cannot open can be re-requested
+    clicked: bool = False  # the answer is to a button of the message `respond` refers to
 
 
 def is_external(team_id: str, user: SlackUser | None, user_team: str | None = None) -> bool:
@@ -310,7 +311,9 @@ class Answers:
                     **payload,
                 )
             elif where.respond is not None:
-                await _respond(where.respond, response_type="ephemeral", replace_original=False, **payload)
+                # An answer that settles a clicked preview replaces it, so its buttons are gone.
+                settles = reply.settles_prompt and where.clicked
+                await _respond(where.respond, response_type="ephemeral", replace_original=settles, **payload)
             else:
                 await self.client.chat_postEphemeral(
                     channel=where.channel_id, user=where.user_id, thread_ts=where.thread_ts, **payload

@@ -402,6 +402,7 @@ class Listeners:
             trigger_id=opt_str(body, "trigger_id"),
             is_direct=str(channel_id).startswith("D"),
             thread_ts=opt_str(container, "thread_ts"),
+            clicked=True,
         )
 
     async def on_poll_click(

@@ -34,6 +34,7 @@ from bot.teams.files import fetch_file_attachments, file_attachments
 from bot.teams.messenger import PLATFORM, TeamsMessenger, address_activity
 from handlers.commands.invitation_cmd import wants_attachments
 from handlers.directory import DirectoryEntry, link_by_email
+from handlers.effects import load_poll_view, run_effects
 from handlers.events import ChatEvent, EventKind, Reply
 from handlers.i18n import t
 from handlers.ports import DeliveryError
@@ -241,6 +242,12 @@ class TeamsTurns:
                     card_for_update(reply, self._user_key(activity)) or notice_card(reply.text)
                 )
             return invoke_card(notice_card(reply.text))
+        if reply.ok and reply.settles_prompt:
+            # It settles what the card asked (a preview's Legg ut / Avbryt): the answer takes the
+            # card's place, buttons and all; the effects (posting the poll) run after the turn.
+            if reply.effects:
+                self._run_effects(reply)
+            return invoke_card(notice_card(reply.text))
         # A button that runs a command: the answer goes to the conversation like a typed one.
         await self.send_reply(activity, reply)
         return invoke_message(plain_text(reply.text.split("\n", 1)[0]) if reply.text else "")
@@ -273,10 +280,6 @@ class TeamsTurns:
     async def _poll_card(self, event: ChatEvent) -> dict[str, Any] | None:
         """The poll's card as it stands now (after the vote), in the clicker's language."""
         if event.action is None:
-            return None
-        try:
-            from handlers.effects import load_poll_view
-        except ImportError:  # pragma: no cover - only while handlers/effects.py is being written
             return None
         view = await load_poll_view(self.runtime.ctx, event.action.poll_id, event.locale)
         return poll_card(view) if view is not None else None
@@ -336,11 +339,6 @@ class TeamsTurns:
             self._run_effects(reply)
 
     def _run_effects(self, reply: Reply) -> None:
-        try:
-            from handlers.effects import run_effects
-        except ImportError:  # pragma: no cover - only while handlers/effects.py is being written
-            log.warning("handlers.effects is not available; %d effects dropped", len(reply.effects))
-            return
         self.runtime.spawn(run_effects(reply.effects, self.runtime.ctx), name="teams-effects")
 
     async def _send(self, call: Any) -> str:

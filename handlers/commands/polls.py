@@ -18,6 +18,7 @@ gives the sign-ups as CSV for a spreadsheet, with formula-like cells neutralised
 from __future__ import annotations
 
 import csv
+import dataclasses
 import enum
 import io
 import logging
@@ -318,13 +319,13 @@ async def post_pending(cmd: GroupsPost, scope: Scope, ctx: HandlerContext) -> Re
         await ensure_member(scope)
         options = await poll_repo.options_of(scope.session, poll.id)
         bindings = await group_repo.bindings_of(scope.session, scope.group.id)
-        return _posted(scope, poll, count=len(options), channels=len(bindings))
+        posted = _posted(scope, poll, count=len(options), channels=len(bindings))
+        return dataclasses.replace(posted, settles_prompt=True)
     status = await poll_repo.current_status(scope.session, poll.id)
     if status is None:  # discarded by another click meanwhile
         return refuse(scope, "poll.preview_gone", number=cmd.poll_id)
-    if status == PollStatus.WITHDRAWN:
-        return answer(scope, "poll.already_withdrawn", question=poll.question)
-    return answer(scope, "poll.already_posted", question=poll.question)
+    key = "poll.already_withdrawn" if status == PollStatus.WITHDRAWN else "poll.already_posted"
+    return dataclasses.replace(answer(scope, key, question=poll.question), settles_prompt=True)
 
 
 @GRUPPER.handles(GroupsDiscard)
@@ -340,7 +341,7 @@ async def discard_pending(cmd: GroupsDiscard, scope: Scope, ctx: HandlerContext)
     question = poll.question
     if await poll_repo.discard_pending(scope.session, poll.id):
         await ensure_member(scope)
-        return answer(scope, "poll.discarded", question=question)
+        return dataclasses.replace(answer(scope, "poll.discarded", question=question), settles_prompt=True)
     return refuse(scope, "poll.cannot_discard", question=question)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ class Both:
     slack: SlackWorld
     teams: TeamsWorld
     server: RunningServer
+    last_click_replaced: list[bool] = field(default_factory=list)  # replace_original of each answer
 
     async def settle(self) -> None:
         await self.server.runtime.drain(timeout=10)
@@ -103,6 +104,7 @@ class Both:
         answers = self.slack.api.params("response_url")[before:]
         assert answers, "the click got no answer"
         assert all(a.get("response_type") == "ephemeral" for a in answers)
+        self.last_click_replaced = [bool(a.get("replace_original")) for a in answers]
         return " ".join(str(a.get("text", "")) for a in answers)
 
     async def teams_says(self, user: Any, text: str) -> tuple[dict[str, Any], list[RecordedActivity]]:
@@ -268,14 +270,16 @@ async def test_an_odd_poll_is_previewed_and_posted_once_on_both_platforms_when_c
     assert "finner ikke" in refused and await both.slack.count(Vote) == 0
     assert await work_groups(both) == "Ingen påmeldte ennå."
 
-    # A member cannot post it, from the buttons or typed.
+    # A member cannot post it, from the buttons or typed; the preview stays as it was.
     assert "sekretariatet" in await both.click_slack(post_id, post_value, user=SLACK_KARI)
+    assert both.last_click_replaced == [False]
     assert "sekretariatet" in (await both.slash(f"publiser {poll.id}", user=SLACK_KARI))["text"]
     assert both.slack.api.count("chat.postMessage") == 0 and both.teams_posts() == []
 
     # The secretariat posts it: once in the Slack channel and once in the Teams channel.
     confirmed = await both.click_slack(post_id, post_value, user=SLACK_SIRI)
     assert "er lagt ut i 2 kanaler" in confirmed
+    assert both.last_click_replaced == [True]  # the answer takes the preview's place, buttons and all
     [posted] = both.slack.api.params("chat.postMessage")
     assert posted["channel"] == CHANNEL and len(vote_buttons(posted["blocks"])) == 2
     [card_post] = both.teams_posts()
@@ -318,9 +322,12 @@ async def test_teams_preview_is_confirmed_once_and_a_member_cannot(both: Both) -
     assert both.slack.api.count("chat.postMessage") == 1 and len(both.teams_posts()) == 1
     # Teams delivers the same click again: nothing more is posted.
     assert (await both.teams.post(json.loads(json.dumps(click)))).status == 200
-    # And a second, new click is told it is out already.
+    # And a second, new click is told it is out already, in a card that takes the preview's
+    # place (so its buttons are gone).
     second = await both.click_teams(SIRI, preview.activity_id, actions["Legg ut"])
-    assert "allerede lagt ut" in second["value"]
+    assert second["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "allerede lagt ut" in card_text(second["value"])
+    assert find_actions(second["value"], VERB_BUTTON) == []
     assert both.slack.api.count("chat.postMessage") == 1 and len(both.teams_posts()) == 1
     [poll] = await both.polls()
     assert poll.status == PollStatus.POSTED
