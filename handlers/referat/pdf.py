@@ -1,6 +1,6 @@
 """The referat as a tagged PDF/A-2a, typeset by Typst from the same view-model as the other formats.
 
-Why Typst and not a browser engine laying out the HTML page: it typesets a 500-member referat
+Why Typst and not an HTML engine laying out the HTML page: it typesets a 500-member referat
 (116 pages) in about a second where WeasyPrint took 12.7 s, and it checks the
 PDF/A-2a rules itself while writing (it refuses to produce a file that breaks them). The layout
 is data, in templates/referat/referat.typ; the view goes in as JSON, so every name, title and
