@@ -270,3 +270,21 @@ async def key_server() -> AsyncIterator[KeyServer]:
         yield server
     finally:
         await server.stop()
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """Every TextRun/TextBlock text in a card, joined (to assert on what a card shows)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("TextRun", "TextBlock") and isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return " ".join(out)

@@ -55,7 +55,7 @@ from tests.e2e.slack_fixtures import KARI as SLACK_KARI
 from tests.e2e.slack_fixtures import OLA as SLACK_OLA
 from tests.e2e.slack_fixtures import PER as SLACK_PER
 from tests.e2e.slack_fixtures import SIRI as SLACK_SIRI
-from tests.e2e.teams_fixtures import APP_ID, KARI, SIRI, TEAMS_USERS, TENANT, TeamsWorld
+from tests.e2e.teams_fixtures import APP_ID, KARI, SIRI, TEAMS_USERS, TENANT, TeamsWorld, card_text
 
 pytestmark = pytest.mark.e2e
 
@@ -75,9 +75,7 @@ class Both:
     async def settle(self) -> None:
         await self.server.runtime.drain(timeout=10)
 
-    async def slash(
-        self, text: str, *, user: Any = SLACK_SIRI, command: str = "/grupper"
-    ) -> dict[str, Any]:
+    async def slash(self, text: str, *, user: Any = SLACK_SIRI, command: str = "/grupper") -> dict[str, Any]:
         """A signed slash command; its (ephemeral) answer's body."""
         answer = await self.slack.command(command, text, user=user)
         assert answer.status == 200, answer.text
@@ -220,23 +218,6 @@ def slack_buttons(blocks: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
 def vote_buttons(blocks: list[dict[str, Any]]) -> list[str]:
     """The action ids of a poll message's vote buttons (each option's accessory)."""
     return [b["accessory"]["action_id"] for b in blocks if "accessory" in b]
-
-
-def card_text(card: dict[str, Any]) -> str:
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("TextRun", "TextBlock") and isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return " ".join(out)
 
 
 async def work_groups(world: Both) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -32,7 +31,7 @@ from storage.models import (
     SubmissionKind,
     Vote,
 )
-from tests.e2e.teams_fixtures import KARI, OLA, OTHER_TENANT, PER, SIRI, TENANT, TeamsWorld
+from tests.e2e.teams_fixtures import KARI, OLA, OTHER_TENANT, PER, SIRI, TENANT, TeamsWorld, card_text
 
 pytestmark = pytest.mark.e2e
 
@@ -40,24 +39,6 @@ pytestmark = pytest.mark.e2e
 def no_mention_entities(sent: list[RecordedActivity]) -> bool:
     """The bot never pings anyone: no mention entity in anything it sent."""
     return all(not any(e.get("type") == "mention" for e in (a.body.get("entities") or [])) for a in sent)
-
-
-def card_text(card: dict[str, Any]) -> str:
-    """Every TextRun/TextBlock text in a card, joined (to assert on what a card shows)."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("TextRun", "TextBlock") and isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return " ".join(out)
 
 
 async def test_bot_added_to_team_says_how_to_set_up_and_remembers_the_team(teams: TeamsWorld) -> None:
