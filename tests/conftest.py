@@ -116,3 +116,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "NOTE: PostgreSQL was not reachable on 127.0.0.1:5432; the PostgreSQL cases were skipped.",
             yellow=True,
         )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with no schema at all (this test migrates it step by step)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    if not _pg_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"referent_mig_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(f'CREATE DATABASE "{name}"')
+    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield database
+    finally:
+        await database.close()
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,48 +3,13 @@ and going back drops the pending previews with their options, on SQLite and Post
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from storage.db import Database, alembic_config
-from tests.conftest import PG_ADMIN_URL, _admin_execute, _pg_available
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A database with no schema at all (this test migrates it step by step)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
-        try:
-            yield database
-        finally:
-            await database.close()
-        return
-    if not _pg_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"referent_mig_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(f'CREATE DATABASE "{name}"')
-    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield database
-    finally:
-        await database.close()
-        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _to(revision: str, *, down: bool = False) -> object:
-    def run(connection: Connection) -> None:
-        cfg = alembic_config(connection)
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-    return run
+from storage.db import Database
+from tests.migration_fixtures import migrate_to
 
 
 def _now(connection: Connection) -> datetime:
@@ -96,10 +61,10 @@ def _poll_columns(connection: Connection) -> set[str]:
 
 async def test_existing_polls_become_posted_and_pending_ones_go_on_downgrade(empty_db: Database) -> None:
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0006_exposure"))
+        await conn.run_sync(migrate_to("0006_exposure"))
         await conn.run_sync(_seed_0006)
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0007_poll_state"))
+        await conn.run_sync(migrate_to("0007_poll_state"))
     async with empty_db.engine.begin() as conn:
         assert await conn.run_sync(_statuses) == {1: "posted"}
         assert await conn.run_sync(lambda c: _count(c, "poll_options")) == 2
@@ -109,7 +74,7 @@ async def test_existing_polls_become_posted_and_pending_ones_go_on_downgrade(emp
         assert await conn.run_sync(_statuses) == {1: "posted", 2: "pending", 3: "posted"}
 
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0006_exposure", down=True))
+        await conn.run_sync(migrate_to("0006_exposure", down=True))
     async with empty_db.engine.connect() as conn:
         assert "status" not in await conn.run_sync(_poll_columns)
         ids = [row[0] for row in await conn.execute(text("SELECT id FROM polls ORDER BY id"))]
@@ -117,6 +82,6 @@ async def test_existing_polls_become_posted_and_pending_ones_go_on_downgrade(emp
         assert await conn.run_sync(lambda c: _count(c, "poll_options")) == 4  # the preview's two went too
 
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0007_poll_state"))
+        await conn.run_sync(migrate_to("0007_poll_state"))
     async with empty_db.engine.connect() as conn:
         assert await conn.run_sync(_statuses) == {1: "posted", 3: "posted"}

@@ -4,52 +4,17 @@ store (conversation_references) and the column goes, on SQLite (batch mode) and 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from storage.db import Database, alembic_config
-from tests.conftest import PG_ADMIN_URL, _admin_execute, _pg_available
+from storage.db import Database
+from tests.migration_fixtures import migrate_to
 
 OLD_REF = {"serviceUrl": "https://smba.example/emea/", "conversation": {"id": "19:a@thread.tacv2"}}
 KEPT_REF = {"serviceUrl": "https://smba.example/newer/", "conversation": {"id": "19:b@thread.tacv2"}}
 STALE_REF = {"serviceUrl": "https://smba.example/older/", "conversation": {"id": "19:b@thread.tacv2"}}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A database with no schema at all (this test migrates it step by step)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
-        try:
-            yield database
-        finally:
-            await database.close()
-        return
-    if not _pg_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"referent_mig_{uuid.uuid4().hex[:12]}"
-    await _admin_execute(f'CREATE DATABASE "{name}"')
-    database = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield database
-    finally:
-        await database.close()
-        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _to(revision: str, *, down: bool = False) -> object:
-    def run(connection: Connection) -> None:
-        cfg = alembic_config(connection)
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-    return run
 
 
 def _seed_0001(connection: Connection) -> None:
@@ -97,10 +62,10 @@ def _binding_columns(connection: Connection) -> set[str]:
 
 async def test_binding_references_move_into_the_store_and_the_column_goes(empty_db: Database) -> None:
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0001"))
+        await conn.run_sync(migrate_to("0001"))
         await conn.run_sync(_seed_0001)
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("head"))
+        await conn.run_sync(migrate_to("head"))
     async with empty_db.engine.connect() as conn:
         refs = await conn.run_sync(_references)
         columns = await conn.run_sync(_binding_columns)
@@ -114,7 +79,7 @@ async def test_binding_references_move_into_the_store_and_the_column_goes(empty_
 
     # And back: the bindings get the store's reference again.
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0001", down=True))
+        await conn.run_sync(migrate_to("0001", down=True))
     async with empty_db.engine.connect() as conn:
         rows = (
             await conn.execute(text("SELECT channel_id, reference FROM channel_bindings ORDER BY id"))
