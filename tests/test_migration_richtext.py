@@ -13,9 +13,7 @@ from handlers.richtext import parse, plain
 from handlers.richtext.model import Para, Text
 from storage.db import Database
 from storage.models import Submission
-from tests.test_migration_references import _to, empty_db
-
-__all__ = ["empty_db"]
+from tests.migration_fixtures import migrate_to
 
 LEGACY = "Vi har *to* saker_nå og `kode`\n\n- punkt med [lenke](https://x.no)\n  - under <b>\n1. én"
 
@@ -85,11 +83,11 @@ def _text(connection: Connection) -> str:
 
 async def test_older_rows_keep_their_reading(empty_db: Database) -> None:
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0004_year"))
+        await conn.run_sync(migrate_to("0004_year"))
     async with empty_db.engine.begin() as conn:
         await conn.run_sync(_seed)
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0005_richtext"))
+        await conn.run_sync(migrate_to("0005_richtext"))
     async with empty_db.engine.connect() as conn:
         stored = await conn.run_sync(_text)
     assert stored == (
@@ -101,6 +99,6 @@ async def test_older_rows_keep_their_reading(empty_db: Database) -> None:
     assert plain(doc).splitlines()[1:] == ["- punkt med [lenke](https://x.no)", "  - under <b>", "1. én"]
 
     async with empty_db.engine.begin() as conn:
-        await conn.run_sync(_to("0004_year", down=True))
+        await conn.run_sync(migrate_to("0004_year", down=True))
     async with empty_db.engine.connect() as conn:
         assert await conn.run_sync(_text) == LEGACY
